@@ -1,0 +1,48 @@
+"""The driver interface every sensor backend implements."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol, runtime_checkable
+
+
+class Sample(NamedTuple):
+    """One raw measurement as the sensor reported it (None: quantity not measured)."""
+
+    temperature: float | None
+    humidity: float | None
+
+
+@runtime_checkable
+class Driver(Protocol):
+    """Read one sample at a time; close releases the hardware.
+
+    ``read`` either returns a Sample or raises a :class:`drivers.errors.DriverError`.
+    It may block (a DHT read takes ~250 ms and can hang), so callers run it off the
+    event loop with a timeout.
+    """
+
+    #: shortest time between two real reads the hardware allows, in seconds
+    min_interval: float
+
+    def read(self) -> Sample:
+        """Take one measurement."""
+        ...
+
+    def close(self) -> None:
+        """Release the sensor (idempotent)."""
+        ...
+
+
+class DriverBase:
+    """Context-manager plumbing shared by the concrete drivers."""
+
+    min_interval: float = 2.0
+
+    def close(self) -> None:
+        """Release the sensor (idempotent)."""
+
+    def __enter__(self) -> DriverBase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
