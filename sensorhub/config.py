@@ -1,0 +1,441 @@
+"""config.yaml -> frozen dataclasses, with one clear message per problem.
+
+Every problem names the file, the line and the field, and all of them are reported
+at once, before anything starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from drivers.registry import DRIVER_SPECS, MOCK_PROFILES
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ASYNC_MODES = ("eventlet", "threading")
+GPIO_BACKENDS = ("rpigpio", "mock")
+BCM_PINS = range(0, 28)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where and how the web server listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    async_mode: str = "eventlet"
+    secret_key_file: Path | None = None  # default: next to the database
+    session_hours: float = 24.0 * 30
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where readings live and for how long."""
+
+    path: Path = Path("data/sensorhub.db")
+    retention_days: float = 90.0
+    flush_interval: float = 5.0  # seconds of readings at risk on power loss
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    """A group of sensors that users are given rights to."""
+
+    id: str
+    name: str
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class SensorConfig:
+    """One sensor and how to poll it."""
+
+    id: str
+    name: str
+    room: str
+    driver: str
+    interval: float
+    pin: int | None = None
+    power_pin: int | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    temperature_offset: float = 0.0
+    humidity_offset: float = 0.0
+    timeout: float = 5.0
+    offline_after: float = 60.0
+    power_cycle_after: int = 5
+    max_jump_temperature: float = 10.0
+    max_jump_humidity: float = 25.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    source: Path
+    server: ServerConfig
+    storage: StorageConfig
+    rooms: tuple[RoomConfig, ...]
+    sensors: tuple[SensorConfig, ...]
+    gpio_backend: str = "rpigpio"
+
+    def room(self, room_id: str) -> RoomConfig:
+        """Look a room up by id."""
+        return next(r for r in self.rooms if r.id == room_id)
+
+    @property
+    def secret_key_path(self) -> Path:
+        """Where the session-signing key is kept."""
+        return self.server.secret_key_file or self.storage.path.parent / "secret_key"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config file."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """The config file is unusable; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Checker:
+    """Walks the YAML node tree, collecting problems with their line numbers."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, node: yaml.Node | None, path: str, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(Problem(self.file, line, path or "(top)", message))
+
+    def mapping(self, node: yaml.Node, path: str, keys: Iterator[str] | tuple[str, ...]
+                ) -> dict[str, yaml.Node] | None:
+        """Return key -> value node, reporting unknown and duplicate keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.add(node, path, f"expected a mapping, got {_describe(node)}")
+            return None
+        allowed = tuple(keys)
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            where = f"{path}.{key}" if path else str(key)
+            if key not in allowed:
+                hint = f"; known keys: {', '.join(allowed)}" if allowed else ""
+                self.add(key_node, where, f"unknown key{hint}")
+            elif key in out:
+                self.add(key_node, where, "duplicate key")
+            else:
+                out[key] = value_node
+        return out
+
+    def scalar(self, node: yaml.Node, path: str, kinds: tuple[type, ...]) -> Any:
+        """Construct a scalar of one of ``kinds``; report and return None otherwise."""
+        value = _construct(node)
+        if isinstance(value, bool) and bool not in kinds:
+            value = _Wrong
+        ok = value is not _Wrong and isinstance(value, kinds)
+        if not ok:
+            names = " or ".join("number" if k is float else k.__name__ for k in kinds)
+            self.add(node, path, f"expected {names}, got {_describe(node)}")
+            return None
+        if float in kinds and isinstance(value, int):
+            value = float(value)
+        return value
+
+    def get(self, nodes: dict[str, yaml.Node], key: str, path: str, kinds: tuple[type, ...],
+            default: Any, check: Callable[[Any], str | None] | None = None,
+            required: bool = False, parent: yaml.Node | None = None) -> Any:
+        """Read one optional/required field, with an extra validity check."""
+        where = f"{path}.{key}" if path else key
+        if key not in nodes:
+            if required:
+                self.add(parent, where, "required")
+            return default
+        node = nodes[key]
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and not required \
+                and type(None) in kinds:
+            return None
+        value = self.scalar(node, where, tuple(k for k in kinds if k is not type(None)))
+        if value is None:
+            return default
+        if check is not None:
+            message = check(value)
+            if message:
+                self.add(node, where, message)
+                return default
+        return value
+
+
+class _WrongType:
+    pass
+
+
+_Wrong = _WrongType()
+
+
+def _construct(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return _Wrong
+    try:
+        return yaml.SafeLoader("").construct_object(node)  # scalar: no recursion
+    except yaml.YAMLError:
+        return _Wrong
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    value = _construct(node)
+    return f"{type(value).__name__} {node.value!r}" if value is not _Wrong else repr(node.value)
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else f"must be greater than 0, got {value}"
+
+
+def _in_range(low: float, high: float) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        return None if low <= value <= high else f"must be between {low} and {high}, got {value}"
+    return check
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}, got {value!r}"
+    return check
+
+
+def _ident(value: str) -> str | None:
+    return None if ID_RE.match(value) else (
+        f"{value!r} is not a valid id (lower-case letters, digits, '-' and '_', max 64)")
+
+
+def _bcm_pin(value: int) -> str | None:
+    return None if value in BCM_PINS else f"BCM GPIO number must be 0-27, got {value}"
+
+
+NUM = (int, float)
+TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio")
+SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours")
+STORAGE_KEYS = ("path", "retention_days", "flush_interval")
+ROOM_KEYS = ("id", "name", "public")
+SENSOR_KEYS = ("id", "name", "room", "driver", "interval", "pin", "power_pin", "options",
+               "offsets", "timeout", "offline_after", "power_cycle_after", "max_jump")
+GPIO_KEYS = ("backend",)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([Problem(str(path), 0, "(file)", f"cannot read: {error.strerror}")]
+                          ) from error
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate YAML text as if it came from ``path`` (relative paths resolve there)."""
+    c = _Checker(str(path))
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError([Problem(str(path), line, "(yaml)", f"unreadable YAML: {problem}")]
+                          ) from error
+    if root is None:
+        raise ConfigError([Problem(str(path), 1, "(top)", "the file is empty")])
+    top = c.mapping(root, "", TOP_KEYS) or {}
+    base = path.resolve().parent
+
+    server = _server(c, top.get("server"), base)
+    storage = _storage(c, top.get("storage"), base)
+    gpio_backend = "rpigpio"
+    if "gpio" in top:
+        gnodes = c.mapping(top["gpio"], "gpio", GPIO_KEYS) or {}
+        gpio_backend = c.get(gnodes, "backend", "gpio", (str,), "rpigpio", _one_of(GPIO_BACKENDS))
+    rooms = _rooms(c, top.get("rooms"), root)
+    sensors = _sensors(c, top.get("sensors"), {r.id for r in rooms}, root)
+    if c.problems:
+        raise ConfigError(c.problems)
+    return Config(source=path, server=server, storage=storage, rooms=tuple(rooms),
+                  sensors=tuple(sensors), gpio_backend=gpio_backend)
+
+
+def _server(c: _Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
+    if node is None:
+        return ServerConfig()
+    n = c.mapping(node, "server", SERVER_KEYS) or {}
+    d = ServerConfig()
+    key_file = c.get(n, "secret_key_file", "server", (str, type(None)), None)
+    return ServerConfig(
+        host=c.get(n, "host", "server", (str,), d.host),
+        port=c.get(n, "port", "server", (int,), d.port, _in_range(1, 65535)),
+        async_mode=c.get(n, "async_mode", "server", (str,), d.async_mode, _one_of(ASYNC_MODES)),
+        secret_key_file=base / key_file if key_file else None,
+        session_hours=c.get(n, "session_hours", "server", NUM, d.session_hours, _positive),
+    )
+
+
+def _storage(c: _Checker, node: yaml.Node | None, base: Path) -> StorageConfig:
+    d = StorageConfig()
+    if node is None:
+        return StorageConfig(path=base / d.path)
+    n = c.mapping(node, "storage", STORAGE_KEYS) or {}
+    return StorageConfig(
+        path=base / c.get(n, "path", "storage", (str,), str(d.path)),
+        retention_days=c.get(n, "retention_days", "storage", NUM, d.retention_days, _positive),
+        flush_interval=c.get(n, "flush_interval", "storage", NUM, d.flush_interval,
+                             _in_range(0.05, 60)),
+    )
+
+
+def _rooms(c: _Checker, node: yaml.Node | None, root: yaml.Node) -> list[RoomConfig]:
+    if node is None:
+        c.add(root, "rooms", "required: at least one room")
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        c.add(node, "rooms", f"expected a list, got {_describe(node)}")
+        return []
+    rooms: list[RoomConfig] = []
+    seen: set[str] = set()
+    for i, item in enumerate(node.value):
+        path = f"rooms[{i}]"
+        n = c.mapping(item, path, ROOM_KEYS)
+        if n is None:
+            continue
+        room_id = c.get(n, "id", path, (str,), None, _ident, required=True, parent=item)
+        name = c.get(n, "name", path, (str,), room_id, required=False)
+        public = c.get(n, "public", path, (bool,), False)
+        if room_id is None:
+            continue
+        if room_id in seen:
+            c.add(n["id"], f"{path}.id", f"duplicate room id {room_id!r}")
+            continue
+        seen.add(room_id)
+        rooms.append(RoomConfig(room_id, name or room_id, public))
+    return rooms
+
+
+def _sensors(c: _Checker, node: yaml.Node | None, room_ids: set[str], root: yaml.Node
+             ) -> list[SensorConfig]:
+    if node is None:
+        c.add(root, "sensors", "required: at least one sensor")
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        c.add(node, "sensors", f"expected a list, got {_describe(node)}")
+        return []
+    sensors: list[SensorConfig] = []
+    ids: set[str] = set()
+    pins: dict[int, str] = {}
+    for i, item in enumerate(node.value):
+        sensor = _sensor(c, item, f"sensors[{i}]", room_ids, ids, pins)
+        if sensor is not None:
+            sensors.append(sensor)
+    return sensors
+
+
+def _sensor(c: _Checker, item: yaml.Node, path: str, room_ids: set[str], ids: set[str],
+            pins: dict[int, str]) -> SensorConfig | None:
+    n = c.mapping(item, path, SENSOR_KEYS)
+    if n is None:
+        return None
+    before = len(c.problems)
+    sid = c.get(n, "id", path, (str,), None, _ident, required=True, parent=item)
+    if sid is not None and sid in ids:
+        c.add(n["id"], f"{path}.id", f"duplicate sensor id {sid!r}")
+    ids.add(sid)
+    room = c.get(n, "room", path, (str,), None, required=True, parent=item)
+    if room is not None and room not in room_ids:
+        c.add(n["room"], f"{path}.room", f"unknown room {room!r} (rooms: "
+              f"{', '.join(sorted(room_ids)) or 'none'})")
+    driver = c.get(n, "driver", path, (str,), None, _one_of(tuple(DRIVER_SPECS)),
+                   required=True, parent=item)
+    spec = DRIVER_SPECS.get(driver) if driver else None
+    interval = c.get(n, "interval", path, NUM, None, _positive, required=True, parent=item)
+    if spec and interval is not None and interval < spec.min_interval:
+        c.add(n["interval"], f"{path}.interval", f"{interval} s is below the {driver} minimum "
+              f"of {spec.min_interval} s")
+    pin = c.get(n, "pin", path, (int, type(None)), None, _bcm_pin)
+    if spec and spec.needs_pin and pin is None and "pin" not in n:
+        c.add(item, f"{path}.pin", f"required for driver {driver}")
+    power_pin = c.get(n, "power_pin", path, (int, type(None)), None, _bcm_pin)
+    for key, p in (("pin", pin), ("power_pin", power_pin)):
+        if p is None:
+            continue
+        if p in pins:
+            c.add(n[key], f"{path}.{key}", f"GPIO {p} is already used by {pins[p]}")
+        else:
+            pins[p] = f"{sid or path}.{key}"
+    options = _options(c, n.get("options"), f"{path}.options", spec)
+    offsets = {"temperature": 0.0, "humidity": 0.0}
+    if "offsets" in n:
+        on = c.mapping(n["offsets"], f"{path}.offsets", ("temperature", "humidity")) or {}
+        for q in offsets:
+            offsets[q] = c.get(on, q, f"{path}.offsets", NUM, 0.0, _in_range(-50, 50))
+    jumps = {"temperature": 10.0, "humidity": 25.0}
+    if "max_jump" in n:
+        jn = c.mapping(n["max_jump"], f"{path}.max_jump", ("temperature", "humidity")) or {}
+        for q in jumps:
+            jumps[q] = c.get(jn, q, f"{path}.max_jump", NUM, jumps[q], _positive)
+    default_timeout = spec.default_timeout if spec else 5.0
+    timeout = c.get(n, "timeout", path, NUM, default_timeout, _in_range(0.05, 60))
+    offline_default = max(60.0, 5 * (interval or 0))
+    offline_after = c.get(n, "offline_after", path, NUM, offline_default, _positive)
+    cycle_after = c.get(n, "power_cycle_after", path, (int,), 5, _in_range(1, 1000))
+    name = c.get(n, "name", path, (str,), sid)
+    if len(c.problems) > before or None in (sid, room, driver, interval):
+        return None
+    return SensorConfig(
+        id=sid, name=name or sid, room=room, driver=driver, interval=float(interval), pin=pin,
+        power_pin=power_pin, options=MappingProxyType(options),
+        temperature_offset=float(offsets["temperature"]),
+        humidity_offset=float(offsets["humidity"]), timeout=float(timeout),
+        offline_after=float(offline_after), power_cycle_after=cycle_after,
+        max_jump_temperature=float(jumps["temperature"]),
+        max_jump_humidity=float(jumps["humidity"]),
+    )
+
+
+def _options(c: _Checker, node: yaml.Node | None, path: str, spec: Any) -> dict[str, Any]:
+    if node is None or spec is None:
+        return {}
+    n = c.mapping(node, path, tuple(spec.options)) or {}
+    out: dict[str, Any] = {}
+    for key, kinds in spec.options.items():
+        if key not in n:
+            continue
+        check = None
+        if key.endswith("_rate"):
+            check = _in_range(0.0, 1.0)
+        elif key == "profile":
+            check = _one_of(MOCK_PROFILES)
+        elif kinds != (bool,) and kinds != (str,) and key != "seed":
+            check = _positive
+        value = c.get(n, key, path, kinds, None, check)
+        if value is not None:
+            out[key] = value
+    return out

@@ -1,0 +1,37 @@
+"""The values that flow from the poller to the store and the broadcaster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+
+class Reading(NamedTuple):
+    """One accepted measurement of one sensor (``ts``: wall-clock epoch seconds)."""
+
+    sensor: str
+    room: str
+    ts: float
+    seq: int
+    temperature: float | None
+    humidity: float | None
+
+    def to_message(self) -> dict[str, Any]:
+        """The Socket.IO ``reading`` payload (docs/protocol.md)."""
+        return self._asdict()
+
+
+@dataclass(frozen=True)
+class SensorState:
+    """What the dashboard shows about a sensor's health."""
+
+    sensor: str
+    room: str
+    state: str  # ok | failing | offline
+    since: float  # wall-clock epoch seconds of the change
+    error: str | None
+
+    def to_message(self) -> dict[str, Any]:
+        """The Socket.IO ``sensor_state`` payload (docs/protocol.md)."""
+        return {"sensor": self.sensor, "room": self.room, "state": self.state,
+                "since": self.since, "error": self.error}
