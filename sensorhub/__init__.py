@@ -1,0 +1,94 @@
+"""sensorhub: a Raspberry Pi temperature and humidity dashboard."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sensorhub.config import Config
+
+if TYPE_CHECKING:  # imported lazily: eventlet must monkey-patch before flask loads
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+__version__ = "0.1.0"
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_EVENT_BYTES = 64 * 1024
+
+
+def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
+    """Build the Flask app and its Socket.IO server for one configuration.
+
+    With ``poll`` the poller and housekeeping start right away (the CLI's ``run``);
+    tests pass ``poll=False`` to drive the pieces themselves.
+    """
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from sensorhub import api, assets, auth, events, security, views
+    from sensorhub.broadcaster import Broadcaster, StoreSink
+    from sensorhub.hub import Hub
+    from sensorhub.poller import Poller
+    from sensorhub.runtime import SocketIORuntime
+    from sensorhub.store import Store
+    from sensorhub.users import Users
+
+    app = Flask(__name__, static_folder=None, template_folder=str(ROOT / "templates"))
+    app.config.update(
+        SECRET_KEY=security.load_secret_key(config.secret_key_path),
+        SESSION_COOKIE_NAME="sensorhub_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.server.session_hours),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    socketio = SocketIO(app, async_mode=config.server.async_mode,
+                        max_http_buffer_size=MAX_EVENT_BYTES, logger=False,
+                        engineio_logger=False)
+    runtime = SocketIORuntime(socketio)
+    store = Store(config.storage.path, retention_days=config.storage.retention_days)
+    users = Users(store.connect)
+    broadcaster = Broadcaster(socketio)
+    poller = Poller(config.sensors, runtime, [StoreSink(store), broadcaster],
+                    gpio_backend=config.gpio_backend)
+    hub = Hub(config=config, store=store, users=users, poller=poller,
+              broadcaster=broadcaster, runtime=runtime, socketio=socketio)
+    app.extensions["sensorhub"] = hub
+
+    security.init_app(app)
+    assets.init_app(app, ROOT / "static")
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    events.init_socketio(socketio, hub)
+    _bootstrap_admin(users, config.storage.path.parent / "initial-admin-password")
+    if poll:
+        hub.start()
+    return app, socketio
+
+
+def _bootstrap_admin(users: Any, password_file: Path) -> None:
+    """On first start with no users, create ``admin`` with a random password.
+
+    The password goes to a 0600 file next to the database (and to the terminal when
+    there is one), never into the log: journald is readable by the adm group.
+    """
+    if users.count():
+        return
+    password = secrets.token_urlsafe(12)
+    users.add("admin", password, admin=True)
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    log.warning("created user 'admin'; its password is in %s (change it with: "
+                "sensorhub user passwd admin, then delete the file)", password_file)
+    if sys.stderr.isatty():
+        print(f"\n  first login: admin / {password}\n", file=sys.stderr)

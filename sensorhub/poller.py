@@ -5,8 +5,8 @@ off the event loop with a hard timeout (``Runtime.run_blocking``), so a hanging 
 delays neither another sensor nor the web server. A sensor is ``ok`` after a good
 reading, ``failing`` while reads fail, and ``offline`` once it has gone
 ``offline_after`` seconds without one. A lone failed read (DHTs fail a few
-percent of reads) is retried and not shown; three in a row make it ``failing``. N failures in a row power-cycle it when it
-has a ``power_pin``.
+percent of reads) is retried and not shown; three in a row make it ``failing``.
+``power_cycle_after`` failures in a row power-cycle a sensor that has a ``power_pin``.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 
 CLOCK_JUMP_THRESHOLD = 2.0  # seconds the wall clock may drift from monotonic unnoticed
 JUMP_CONFIRMATIONS = 3  # agreeing readings that turn a "jump" into a real change
-REOPEN_DELAY = 30.0
+REOPEN_DELAY = 30.0  # seconds between attempts to open a driver that failed to open
 NO_READING_YET = "no reading yet"
-FAILING_AFTER = 3  # failed reads in a row before an ok sensor is shown as failing  # seconds between attempts to open a driver that failed to open
+FAILING_AFTER = 3  # failed reads in a row before an ok sensor is shown as failing
 
 
 class Sink(Protocol):
@@ -85,13 +85,13 @@ class Poller:
                  open_driver: Callable[..., Driver] = open_driver,
                  wall_clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic,
-                 on_cycle: Callable[[], None] | None = None) -> None:
+                 on_cycle: Callable[[str], None] | None = None) -> None:
         self.runtime = runtime
         self.sinks = list(sinks)
         self._open_driver = open_driver
         self._wall = wall_clock
         self._mono = monotonic
-        self._on_cycle = on_cycle
+        self.on_cycle = on_cycle
         self._gpio_backend_name = gpio_backend
         self._gpio: GpioBackend | None = None
         self._stop = runtime.event()
@@ -146,8 +146,8 @@ class Poller:
             if (wait > 0 and self._stop.wait(wait)) or self._stop.is_set():
                 return
             ok = self.poll_once(sensor)
-            if self._on_cycle is not None:
-                self._on_cycle()
+            if self.on_cycle is not None:
+                self.on_cycle(cfg.id)
             now = self._mono()
             slots = int((now - start) // cfg.interval) + 1
             next_slot = start + slots * cfg.interval

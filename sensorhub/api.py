@@ -1,0 +1,111 @@
+"""HTTP API: sensors, history, CSV export and a health check, under the same rights."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from sensorhub.auth import AuthError, hub, request_principal
+from sensorhub.queries import BadRequestError, parse_history
+from sensorhub.rights import Principal
+
+bp = Blueprint("api", __name__)
+
+
+class ApiError(Exception):
+    """An error answered as JSON with a status code."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> tuple[Response, int]:
+    return jsonify(error=str(error)), error.status
+
+
+def _principal() -> Principal:
+    try:
+        principal = request_principal()
+    except AuthError as error:
+        raise ApiError(401, str(error)) from error
+    if principal.anonymous and not any(r.public for r in hub().config.rooms):
+        raise ApiError(401, "authentication required")
+    return principal
+
+
+def _query(principal: Principal, defaults: dict[str, Any] | None = None) -> Any:
+    args = {**(defaults or {}), **request.args.to_dict()}
+    try:
+        query = parse_history(args, time.time())
+    except BadRequestError as error:
+        raise ApiError(400, str(error)) from error
+    if not hub().sensor_visible(principal, query.sensor):
+        raise ApiError(404, "unknown sensor")
+    return query
+
+
+@bp.get("/api/sensors")
+def sensors() -> Response:
+    """Rooms and sensors the caller may see, with state, latest reading and health."""
+    snapshot = hub().snapshot(_principal(), health=True)
+    return jsonify({k: snapshot[k] for k in ("server_time", "rooms", "sensors")})
+
+
+@bp.get("/api/history")
+def history() -> Response:
+    """Downsampled history of one sensor (docs/protocol.md)."""
+    query = _query(_principal())
+    h = hub()
+    result = h.runtime.run_blocking(lambda: h.store.history(
+        query.sensor, query.since, query.until, query.max_points))
+    return jsonify(result)
+
+
+@bp.get("/api/export.csv")
+def export_csv() -> Response:
+    """Every stored reading of one sensor in a range, streamed as CSV."""
+    principal = _principal()
+    query = _query(principal, {"since": 0})
+    store = hub().store
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["sensor", "time_utc", "epoch", "temperature_c", "humidity_pct"])
+        for ts, t, h in store.export_rows(query.sensor, query.since, query.until):
+            stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            writer.writerow([query.sensor, stamp, f"{ts:.3f}", "" if t is None else t,
+                             "" if h is None else h])
+            if buffer.tell() > 16384:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"{query.sensor}.csv"
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Liveness for monitoring: counts only, no sensor data, no auth."""
+    h = hub()
+    counts = {"ok": 0, "failing": 0, "offline": 0}
+    for state in h.poller.states():
+        counts[state.state] += 1
+    store = h.store
+    degraded = store.write_error is not None
+    body = {"status": "degraded" if degraded else "ok", "sensors": counts,
+            "storage": {"pending": store.pending, "write_error": store.write_error,
+                        "batches": store.flushes},
+            "clients": len(h.clients)}
+    return jsonify(body), 200

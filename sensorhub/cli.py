@@ -1,0 +1,201 @@
+"""The ``sensorhub`` command: run, check-config, read, user, token."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from sensorhub.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    pass
+
+DEFAULT_CONFIG = "config.yaml"
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", default=os.environ.get("SENSORHUB_CONFIG",
+                                                                 DEFAULT_CONFIG),
+                        help="config file (default: $SENSORHUB_CONFIG or ./config.yaml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    parser = argparse.ArgumentParser(prog="sensorhub", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="serve the dashboard and poll the sensors")
+    _config_arg(run)
+    run.add_argument("--host", help="listen address (overrides server.host)")
+    run.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    run.add_argument("--async-mode", choices=("eventlet", "threading"),
+                     help="override server.async_mode")
+    run.add_argument("--log-level", default=os.environ.get("SENSORHUB_LOG_LEVEL", "INFO"))
+
+    check = sub.add_parser("check-config", help="validate a config file")
+    _config_arg(check)
+
+    read = sub.add_parser("read", help="take one reading from each sensor (wiring check)")
+    _config_arg(read)
+    read.add_argument("sensors", nargs="*", help="sensor ids (default: all)")
+
+    user = sub.add_parser("user", help="manage users")
+    _config_arg(user)
+    usub = user.add_subparsers(dest="action", required=True)
+    add = usub.add_parser("add", help="create a user")
+    add.add_argument("name")
+    who = add.add_mutually_exclusive_group(required=True)
+    who.add_argument("--rooms", help="comma-separated room ids the user may watch")
+    who.add_argument("--admin", action="store_true", help="may see every room")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input")
+    usub.add_parser("list", help="list users")
+    passwd = usub.add_parser("passwd", help="change a password (ends the user's sessions)")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true")
+    remove = usub.add_parser("remove", help="delete a user and their tokens")
+    remove.add_argument("name")
+
+    token = sub.add_parser("token", help="manage API tokens (kiosks, scripts)")
+    _config_arg(token)
+    tsub = token.add_subparsers(dest="action", required=True)
+    create = tsub.add_parser("create", help="make a token for a user; printed once")
+    create.add_argument("name")
+    create.add_argument("--label", default="")
+    revoke = tsub.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("id", type=int)
+    tlist = tsub.add_parser("list", help="list tokens (ids and labels, never the secret)")
+    tlist.add_argument("name", nargs="?")
+    return parser
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sensorhub`` command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "check-config":
+        config = _load(args.config)
+        print(f"{args.config}: ok ({len(config.rooms)} rooms, {len(config.sensors)} sensors)")
+        return 0
+    if args.command == "run":
+        from sensorhub.serve import serve
+        return serve(_load(args.config), host=args.host, port=args.port,
+                     async_mode=args.async_mode, log_level=args.log_level)
+    if args.command == "read":
+        return _read(_load(args.config), args.sensors)
+    return _manage(args)
+
+
+def _read(config: Config, wanted: list[str]) -> int:
+    from drivers.errors import DriverError
+    from sensorhub.poller import Poller
+    from sensorhub.runtime import ThreadingRuntime
+
+    known = {s.id for s in config.sensors}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        print(f"unknown sensor(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    sensors = [s for s in config.sensors if not wanted or s.id in wanted]
+    poller = Poller(sensors, ThreadingRuntime(), gpio_backend=config.gpio_backend)
+    failures = 0
+    try:
+        for s in sensors:
+            ok = poller.poll_once(poller.sensors[s.id])
+            reading = poller.latest(s.id)
+            if ok and reading is not None:
+                print(f"{s.id}: {reading.temperature} °C  {reading.humidity} %RH")
+            else:
+                failures += 1
+                print(f"{s.id}: FAILED: {poller.sensors[s.id].state.error}", file=sys.stderr)
+    except DriverError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        poller.stop(timeout=1.0)
+    return 1 if failures else 0
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise SystemExit("passwords differ")
+    return first
+
+
+def _manage(args: argparse.Namespace) -> int:
+    from sensorhub.store import Store
+    from sensorhub.users import UserError, Users
+
+    config = _load(args.config)
+    store = Store(config.storage.path, retention_days=config.storage.retention_days)
+    users = Users(store.connect)
+    try:
+        if args.command == "user":
+            return _user(args, config, users)
+        return _token(args, users)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def _user(args: argparse.Namespace, config: Config, users: object) -> int:
+    from sensorhub.users import Users
+
+    assert isinstance(users, Users)
+    if args.action == "add":
+        rooms = frozenset(r.strip() for r in (args.rooms or "").split(",") if r.strip())
+        unknown = rooms - {r.id for r in config.rooms}
+        if unknown:
+            print(f"error: unknown room(s) {', '.join(sorted(unknown))} in {args.config}",
+                  file=sys.stderr)
+            return 1
+        users.add(args.name, _password(args.password_stdin), admin=args.admin, rooms=rooms)
+        print(f"user {args.name} created")
+    elif args.action == "list":
+        for u in users.list():
+            print(f"{u.name}\t{'admin' if u.admin else ','.join(sorted(u.rooms)) or '-'}")
+    elif args.action == "passwd":
+        users.set_password(args.name, _password(args.password_stdin))
+        print(f"password of {args.name} changed; their sessions are ended")
+    elif args.action == "remove":
+        users.remove(args.name)
+        print(f"user {args.name} removed")
+    return 0
+
+
+def _token(args: argparse.Namespace, users: object) -> int:
+    from sensorhub.users import Users
+
+    assert isinstance(users, Users)
+    if args.action == "create":
+        token_id, token = users.create_token(args.name, args.label)
+        print(f"token {token_id} for {args.name} (shown once, keep it safe):", file=sys.stderr)
+        print(token)
+    elif args.action == "revoke":
+        users.revoke_token(args.id)
+        print(f"token {args.id} revoked")
+    else:
+        for token_id, user, label, _created in users.tokens(args.name):
+            print(f"{token_id}\t{user}\t{label}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+

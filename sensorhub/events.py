@@ -1,0 +1,87 @@
+"""Socket.IO handlers: authenticated connect, rooms joined by the server, history."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import request
+from flask_socketio import ConnectionRefusedError, SocketIO, join_room
+
+from sensorhub.auth import AuthError, session_principal, token_principal
+from sensorhub.broadcaster import room_key
+from sensorhub.hub import Hub
+from sensorhub.queries import BadRequestError, parse_history
+from sensorhub.rights import ANONYMOUS, Principal, rooms_for
+from sensorhub.security import RateLimiter
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 30  # history requests per client per 10 s (a full dashboard asks ~10)
+
+
+def _connect_principal(hub: Hub, auth: Any) -> Principal:
+    if isinstance(auth, dict) and auth.get("token") is not None:
+        return token_principal(auth["token"])
+    principal = session_principal()
+    if principal is not None:
+        return principal
+    if any(r.public for r in hub.config.rooms):
+        return ANONYMOUS
+    raise AuthError("authentication required")
+
+
+def init_socketio(socketio: SocketIO, hub: Hub) -> None:
+    """Register every handler."""
+    history_limit = RateLimiter(HISTORY_LIMIT, 10.0)
+
+    @socketio.on("connect")
+    def on_connect(auth: Any = None) -> None:
+        try:
+            principal = _connect_principal(hub, auth)
+        except AuthError as error:
+            log.info("refused socket from %s: %s", request.remote_addr, error)
+            raise ConnectionRefusedError(str(error)) from None
+        sid = request.sid  # type: ignore[attr-defined]
+        hub.clients[sid] = principal
+        for room_id in rooms_for(principal, hub.config):
+            join_room(room_key(room_id))
+        hub.broadcaster.to_client(sid, "snapshot", hub.snapshot(principal))
+
+    @socketio.on("disconnect")
+    def on_disconnect(reason: Any = None) -> None:
+        hub.clients.pop(request.sid, None)  # type: ignore[attr-defined]
+
+    @socketio.on("history")
+    def on_history(data: Any = None) -> dict[str, Any]:
+        sid = request.sid  # type: ignore[attr-defined]
+        principal = hub.clients.get(sid)
+        if principal is None:
+            return {"error": "not connected"}
+        if history_limit.retry_after(sid) > 0:
+            return {"error": "too many requests"}
+        history_limit.hit(sid)
+        try:
+            query = parse_history(data, time.time())
+        except BadRequestError as error:
+            log.info("bad history request from %s: %s", sid, error)
+            return {"error": f"bad request: {error}"}
+        if not hub.sensor_visible(principal, query.sensor):
+            log.info("history for %r refused to %s (%s)", query.sensor, sid, principal.name)
+            return {"error": "unknown sensor"}
+        store = hub.store
+        return hub.runtime.run_blocking(lambda: store.history(
+            query.sensor, query.since, query.until, query.max_points))
+
+    @socketio.on("*")
+    def on_unknown(event: str, *args: Any) -> dict[str, str]:
+        log.info("refused unknown event %r from %s", str(event)[:64],
+                 request.sid)  # type: ignore[attr-defined]
+        return {"error": "unknown event"}
+
+    @socketio.on_error_default
+    def on_error(error: BaseException) -> dict[str, str]:
+        log.error("socket handler failed for %s: %r", request.sid,  # type: ignore[attr-defined]
+                  error)
+        return {"error": "internal error"}

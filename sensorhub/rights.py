@@ -1,0 +1,49 @@
+"""Who may see what: pure functions, used by every route and socket handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sensorhub.config import Config, SensorConfig
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever is asking: a logged-in user, a token holder, or an anonymous viewer."""
+
+    kind: str  # "session" | "token" | "anonymous"
+    name: str | None = None
+    admin: bool = False
+    rooms: frozenset[str] = frozenset()
+    token_id: int | None = None
+    epoch: int = 0  # the user's credential epoch when this principal was made
+
+    @property
+    def anonymous(self) -> bool:
+        """Whether nobody is logged in."""
+        return self.kind == "anonymous"
+
+
+ANONYMOUS = Principal(kind="anonymous")
+
+
+def rooms_for(principal: Principal, config: Config) -> frozenset[str]:
+    """Ids of the rooms a principal may watch."""
+    if principal.admin:
+        return frozenset(r.id for r in config.rooms)
+    public = frozenset(r.id for r in config.rooms if r.public)
+    if principal.anonymous:
+        return public
+    known = frozenset(r.id for r in config.rooms)
+    return (principal.rooms & known) | public
+
+
+def may_see(principal: Principal, sensor: SensorConfig, config: Config) -> bool:
+    """Whether a principal may see a sensor's readings, state and history."""
+    return sensor.room in rooms_for(principal, config)
+
+
+def visible_sensors(principal: Principal, config: Config) -> list[SensorConfig]:
+    """The sensors a principal may see, in config order."""
+    rooms = rooms_for(principal, config)
+    return [s for s in config.sensors if s.room in rooms]

@@ -1,0 +1,120 @@
+"""Secret key, CSRF tokens, login rate limits and security headers."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+import stat
+import time
+from collections import deque
+from pathlib import Path
+
+from flask import Flask, Response, session
+
+from sensorhub.runtime import real_lock
+
+log = logging.getLogger(__name__)
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+def load_secret_key(path: Path) -> bytes:
+    """Read the session-signing key, creating it (mode 0600) on first start."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_existing_key(path)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    log.info("created a new secret key in %s", path)
+    return path.read_bytes().strip()
+
+
+def _read_existing_key(path: Path) -> bytes:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning("secret key %s was readable by others (mode %o); set to 0600", path, mode)
+        path.chmod(0o600)
+    key = path.read_bytes().strip()
+    if len(key) < 32:
+        raise ValueError(f"secret key file {path} is too short; delete it to make a new one")
+    return key
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (made on first use)."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+def csrf_ok(submitted: str | None) -> bool:
+    """Whether a submitted form token matches the session's."""
+    expected = session.get("csrf")
+    return bool(expected and submitted) and hmac.compare_digest(str(expected), str(submitted))
+
+
+class RateLimiter:
+    """Counts failures per key in a sliding window; refuses once the limit is reached."""
+
+    def __init__(self, limit: int, window: float, clock: object = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = real_lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        hits = self._hits.setdefault(key, deque())
+        while hits and now - hits[0] > self.window:
+            hits.popleft()
+        return hits
+
+    def retry_after(self, key: str) -> float:
+        """Seconds until ``key`` may try again (0: it may now)."""
+        now = self._clock()  # type: ignore[operator]
+        with self._lock:
+            hits = self._recent(key, now)
+            if len(hits) < self.limit:
+                if not hits:
+                    self._hits.pop(key, None)
+                return 0.0
+            return max(0.0, self.window - (now - hits[0]))
+
+    def hit(self, key: str) -> None:
+        """Record one failure for ``key``."""
+        now = self._clock()  # type: ignore[operator]
+        with self._lock:
+            self._recent(key, now).append(now)
+            if len(self._hits) > 10_000:  # bound memory under a spray of client addresses
+                stale = [k for k, v in self._hits.items() if not v or now - v[-1] > self.window]
+                for key_ in stale:
+                    del self._hits[key_]
+
+    def reset(self, key: str) -> None:
+        """Forget ``key``'s failures (after a successful login)."""
+        with self._lock:
+            self._hits.pop(key, None)
+
+
+def add_security_headers(response: Response) -> Response:
+    """Send the headers every response carries."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the headers and the template helper."""
+    app.after_request(add_security_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,106 @@
+"""``sensorhub run``: listen, poll, and stop cleanly on SIGTERM.
+
+We run the WSGI server ourselves (rather than ``socketio.run``) so that READY=1 goes
+to systemd only once the port accepts connections, and so that SIGTERM flushes every
+accepted reading and exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import warnings
+from dataclasses import replace
+from typing import Any
+
+from sensorhub.config import Config
+from sensorhub.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def serve(config: Config, *, host: str | None = None, port: int | None = None,
+          async_mode: str | None = None, log_level: str = "INFO") -> int:
+    """Run the service until SIGTERM/SIGINT; return the exit status."""
+    server = replace(config.server, host=host or config.server.host,
+                     port=port if port is not None else config.server.port,
+                     async_mode=async_mode or config.server.async_mode)
+    config = replace(config, server=server)
+    setup_logging(log_level)
+    if server.async_mode == "eventlet":
+        os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
+        with warnings.catch_warnings():  # bugfix-only mode is known (design card)
+            warnings.simplefilter("ignore")
+            import eventlet
+
+        eventlet.monkey_patch()
+        from eventlet import tpool
+
+        # a hung DHT read holds a worker thread; keep enough for every sensor plus the store
+        tpool.set_num_threads(max(20, 2 * len(config.sensors) + 4))
+    from sensorhub import create_app
+    from sensorhub.systemd import PollerWatchdog, notify, watchdog_interval
+
+    app, _socketio = create_app(config, poll=False)
+    hub = app.extensions["sensorhub"]
+    interval = watchdog_interval()
+    if interval:
+        watchdog = PollerWatchdog(
+            ((s.id, s.interval + 2 * s.timeout + 10.0) for s in config.sensors), interval)
+        hub.poller.on_cycle = watchdog.beat
+        log.info("systemd watchdog: every %.0f s, pinged from the poller loops", interval)
+    stop = hub.runtime.event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    if server.async_mode == "eventlet":
+        listener, run_server = _eventlet_server(app, server.host, server.port)
+    else:
+        listener, run_server = _threading_server(app, server.host, server.port)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    hub.start()
+    hub.runtime.spawn(run_server)
+    url_host = "127.0.0.1" if server.host in ("0.0.0.0", "::") else server.host
+    log.info("sensorhub listening on http://%s:%d/ (%s mode, %d sensors)", url_host,
+             server.port, server.async_mode, len(config.sensors))
+    notify(f"READY=1\nSTATUS=listening on {server.host}:{server.port}")
+    while not stop.wait(1.0):
+        # Blinka's PulseIn installs a SIGTERM handler that exits 1; ours must win
+        if signal.getsignal(signal.SIGTERM) is not on_signal:
+            signal.signal(signal.SIGTERM, on_signal)
+    notify("STOPPING=1")
+    hub.stop()
+    listener.close()
+    logging.shutdown()
+    sys.stdout.flush()
+    return 0
+
+
+def _eventlet_server(app: Any, host: str, port: int) -> tuple[Any, Any]:
+    import eventlet
+    import eventlet.wsgi
+
+    listener = eventlet.listen((host, port))
+
+    def run() -> None:
+        eventlet.wsgi.server(listener, app, log_output=False, log=logging.getLogger("wsgi"))
+
+    return listener, run
+
+
+def _threading_server(app: Any, host: str, port: int) -> tuple[Any, Any]:
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, app, threaded=True)
+
+    class Listener:
+        def close(self) -> None:
+            server.shutdown()
+            server.server_close()
+
+    return Listener(), server.serve_forever

@@ -1,0 +1,22 @@
+"""The dashboard page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from sensorhub.auth import AuthError, hub, session_principal
+
+bp = Blueprint("views", __name__)
+
+
+@bp.get("/")
+def dashboard() -> str | Response:
+    """The live dashboard; anonymous visitors see public rooms or go to the login page."""
+    try:
+        principal = session_principal()
+    except AuthError:
+        principal = None
+    if principal is None and not any(r.public for r in hub().config.rooms):
+        return redirect(url_for("auth.login_form", next=request.full_path.rstrip("?")))
+    return render_template("dashboard.html", user=principal)
