@@ -153,7 +153,8 @@ class _Checker:
             value = _Wrong
         ok = value is not _Wrong and isinstance(value, kinds)
         if not ok:
-            names = " or ".join("number" if k is float else k.__name__ for k in kinds)
+            shown = [k for k in kinds if not (k is int and float in kinds)]
+            names = " or ".join("number" if k is float else k.__name__ for k in shown)
             self.add(node, path, f"expected {names}, got {_describe(node)}")
             return None
         if float in kinds and isinstance(value, int):

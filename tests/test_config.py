@@ -1,0 +1,113 @@
+"""config.yaml validation: every problem named with file, line and field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sensorhub.config import ConfigError, load_config, parse_config
+from tests.conftest import ROOT
+
+GOOD = """\
+rooms:
+  - {id: a, name: A}
+sensors:
+  - id: s1
+    room: a
+    driver: mock
+    interval: 1
+"""
+
+
+def problems(text: str, tmp_path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        parse_config(text, tmp_path / "config.yaml")
+    return [str(p) for p in error.value.problems]
+
+
+def test_shipped_config_is_valid() -> None:
+    config = load_config(ROOT / "config.yaml")
+    assert len({s.room for s in config.sensors}) >= 2
+    assert all(s.driver == "mock" for s in config.sensors)
+    assert config.server.async_mode == "eventlet"
+
+
+def test_defaults_and_relative_paths(tmp_path: Path) -> None:
+    config = parse_config(GOOD, tmp_path / "config.yaml")
+    sensor = config.sensors[0]
+    assert sensor.interval == 1.0 and isinstance(sensor.interval, float)
+    assert config.storage.path == tmp_path / "data" / "sensorhub.db"
+    assert config.server.port == 5000 and config.server.async_mode == "eventlet"
+    assert sensor.offline_after == 60.0 and sensor.power_pin is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (GOOD + "    colour: red\n", "config.yaml:8: sensors[0].colour: unknown key"),
+    (GOOD.replace("interval: 1", "interval: fast"),
+     "config.yaml:7: sensors[0].interval: expected number, got str 'fast'"),
+    (GOOD + "  - {id: s1, room: a, driver: mock, interval: 1}\n",
+     "config.yaml:8: sensors[1].id: duplicate sensor id 's1'"),
+    (GOOD.replace("room: a", "room: attic"),
+     "config.yaml:5: sensors[0].room: unknown room 'attic' (rooms: a)"),
+    (GOOD.replace("driver: mock", "driver: dht22\n    pin: 4"),
+     "config.yaml:8: sensors[0].interval: 1.0 s is below the dht22 minimum of 2.0 s"),
+    (GOOD + "  - {id: s2, room: a, driver: dht22, interval: 2, pin: 4}\n"
+            "  - {id: s3, room: a, driver: dht11, interval: 2, pin: 4}\n",
+     "config.yaml:9: sensors[2].pin: GPIO 4 is already used by s2.pin"),
+    (GOOD.replace("driver: mock", "driver: dht33"),
+     "config.yaml:6: sensors[0].driver: must be one of mock, dht22, dht11, am2302, got 'dht33'"),
+    (GOOD + "server: {port: 99999}\n",
+     "config.yaml:8: server.port: must be between 1 and 65535, got 99999"),
+    (GOOD + "server: {async_mode: gevent}\n",
+     "config.yaml:8: server.async_mode: must be one of eventlet, threading, got 'gevent'"),
+    (GOOD.replace("interval: 1", "interval: 1\n    options: {fault_rate: 2}"),
+     "config.yaml:8: sensors[0].options.fault_rate: must be between 0.0 and 1.0, got 2"),
+    (GOOD.replace("driver: mock", "driver: dht22"),
+     "config.yaml:4: sensors[0].pin: required for driver dht22"),
+    (GOOD.replace("{id: a, name: A}", "{id: A!, name: A}"),
+     "config.yaml:2: rooms[0].id: 'A!' is not a valid id"),
+    (GOOD + "extra: 1\n", "config.yaml:8: extra: unknown key"),
+])
+def test_bad_config_names_file_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
+    found = problems(text, tmp_path)
+    assert any(p.endswith(expected) or expected in p for p in found), found
+    assert all(p.startswith(str(tmp_path / "config.yaml") + ":") for p in found)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace("interval: 1", "interval: -1\n    pin: 99") + "  - {id: s1}\n"
+    found = problems(text, tmp_path)
+    assert len(found) >= 4, found  # interval, pin, duplicate id, missing room/driver
+
+
+def test_unreadable_yaml(tmp_path: Path) -> None:
+    found = problems("rooms: [\n  {id: a\nsensors: x\n", tmp_path)
+    assert len(found) == 1 and "unreadable YAML" in found[0]
+    assert found[0].startswith(str(tmp_path / "config.yaml") + ":3:")
+
+
+def test_duplicate_yaml_key_is_refused(tmp_path: Path) -> None:
+    found = problems(GOOD + "    interval: 3\n", tmp_path)
+    assert any("sensors[0].interval: duplicate key" in p for p in found)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_check_config_command(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("interval: 1", "interval: 0.01"))
+    result = subprocess.run([sys.executable, "-m", "sensorhub", "check-config", "--config",
+                             str(bad)], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.returncode == 2
+    assert f"{bad}:7: sensors[0].interval: 0.01 s is below the mock minimum" in result.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD)
+    result = subprocess.run([sys.executable, "-m", "sensorhub", "check-config", "-c",
+                             str(good)], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.returncode == 0 and "ok (1 rooms, 1 sensors)" in result.stdout
