@@ -366,22 +366,26 @@ class Store:
 
     def export_rows(self, sensor: str, since: float, until: float, chunk: int = 5000
                     ) -> Iterator[tuple[float, float | None, float | None]]:
-        """Every stored reading of a sensor in a range, oldest first, in chunks."""
-        sid = self._ids.get(sensor)
-        if sid is None:
-            return
+        """Every reading of a sensor in a range (unflushed ones too), oldest first."""
         last = int(since * 1000) - 1
         until_ms = int(until * 1000)
-        while True:
+        sid = self._ids.get(sensor)
+        while sid is not None:
             with self.reader() as conn:
                 rows = conn.execute("SELECT ts, t, h FROM readings WHERE sensor = ? AND ts > ? "
                                     "AND ts <= ? ORDER BY ts LIMIT ?",
                                     (sid, last, until_ms, chunk)).fetchall()
             for ts, t, h in rows:
                 yield (ts / 1000, _unit(t), _unit(h))
+            if rows:
+                last = rows[-1][0]
             if len(rows) < chunk:
-                return
-            last = rows[-1][0]
+                break
+        with self._lock:
+            pending = [r for r in self._pending if r.sensor == sensor]
+        for r in pending:
+            if last < round(r.ts * 1000) <= until_ms:
+                yield (r.ts, r.temperature, r.humidity)
 
     def count(self) -> int:
         """Readings on disk."""

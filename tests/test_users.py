@@ -1,0 +1,80 @@
+"""Users and tokens in a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sensorhub.store import Store
+from sensorhub.users import UserError, Users
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> Users:
+    return Users(Store(tmp_path / "db.sqlite").connect)
+
+
+def test_password_is_hashed_and_verified(users: Users, tmp_path: Path) -> None:
+    users.add("alice", "s3cret-password", rooms=frozenset({"a"}))
+    row = sqlite3.connect(tmp_path / "db.sqlite").execute(
+        "SELECT password FROM users").fetchone()[0]
+    assert "s3cret-password" not in row and row.startswith(("scrypt:", "pbkdf2:"))
+    assert users.verify("alice", "s3cret-password").rooms == {"a"}
+    assert users.verify("alice", "wrong-password") is None
+    assert users.verify("nobody", "s3cret-password") is None
+
+
+@pytest.mark.parametrize("name", ["", "a b", "x" * 65, "ümlaut", "semi;colon"])
+def test_bad_names_are_refused(users: Users, name: str) -> None:
+    with pytest.raises(UserError):
+        users.add(name, "long-enough-password")
+
+
+def test_short_password_and_duplicates_are_refused(users: Users) -> None:
+    with pytest.raises(UserError, match="at least 8"):
+        users.add("bob", "short")
+    users.add("bob", "long-enough-password")
+    with pytest.raises(UserError, match="already exists"):
+        users.add("bob", "long-enough-password")
+
+
+def test_password_change_invalidates_principal(users: Users) -> None:
+    users.add("bob", "long-enough-password")
+    before = users.verify("bob", "long-enough-password").principal()
+    assert users.still_valid(before)
+    users.set_password("bob", "another-long-password")
+    assert not users.still_valid(before)
+    assert users.verify("bob", "long-enough-password") is None
+
+
+def test_tokens_are_stored_hashed_and_revocable(users: Users, tmp_path: Path) -> None:
+    users.add("kiosk", "long-enough-password", rooms=frozenset({"lobby"}))
+    token_id, token = users.create_token("kiosk", "hall screen")
+    assert len(token) > 40
+    stored = sqlite3.connect(tmp_path / "db.sqlite").execute(
+        "SELECT digest FROM tokens").fetchone()[0]
+    assert token not in stored
+    principal = users.principal_for_token(token)
+    assert principal.kind == "token" and principal.rooms == {"lobby"}
+    assert users.tokens() == [(token_id, "kiosk", "hall screen", pytest.approx(
+        users.tokens()[0][3]))]
+    users.revoke_token(token_id)
+    assert users.principal_for_token(token) is None
+    assert not users.still_valid(principal)
+    with pytest.raises(UserError):
+        users.revoke_token(token_id)
+
+
+def test_removing_a_user_removes_their_tokens(users: Users) -> None:
+    users.add("temp", "long-enough-password")
+    _, token = users.create_token("temp")
+    users.remove("temp")
+    assert users.principal_for_token(token) is None
+    assert users.get("temp") is None
+
+
+@pytest.mark.parametrize("token", ["", "shb_", "x" * 300, "shb_' OR 1=1 --", None, 5])
+def test_garbage_tokens_are_rejected(users: Users, token: object) -> None:
+    assert users.principal_for_token(token) is None  # type: ignore[arg-type]
