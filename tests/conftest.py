@@ -137,8 +137,9 @@ def start_server(directory: Path, async_mode: str, *, fakes: bool = False,
     port = free_port()
     config_path = write_config(directory, async_mode=async_mode, port=port, **config)
     log_path = directory / f"server-{port}.log"
-    child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    child_env.pop("NOTIFY_SOCKET", None)
+    inherited = {k: v for k, v in os.environ.items()
+                 if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+    child_env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
     path = [str(ROOT)] + ([str(FAKES)] if fakes else [])
     child_env["PYTHONPATH"] = os.pathsep.join([*path, child_env.get("PYTHONPATH", "")])
     with open(log_path, "wb") as log:
