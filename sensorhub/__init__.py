@@ -19,7 +19,17 @@ if TYPE_CHECKING:  # imported lazily: eventlet must monkey-patch before flask lo
 __version__ = "0.1.0"
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+
+
+def _asset_root() -> Path:
+    """Where templates/ and static/ are: the source tree, or an installed share/ copy."""
+    source = Path(__file__).resolve().parent.parent
+    if (source / "templates").is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "sensorhub"
+
+
+ROOT = _asset_root()
 MAX_EVENT_BYTES = 64 * 1024
 
 

@@ -24,6 +24,9 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
+    # --config may also follow the action: `sensorhub user add bob -c cfg.yaml`
+    leaf = argparse.ArgumentParser(add_help=False)
+    leaf.add_argument("--config", "-c", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser = argparse.ArgumentParser(prog="sensorhub", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -45,29 +48,32 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage users")
     _config_arg(user)
     usub = user.add_subparsers(dest="action", required=True)
-    add = usub.add_parser("add", help="create a user")
+    add = usub.add_parser("add", help="create a user", parents=[leaf])
     add.add_argument("name")
     who = add.add_mutually_exclusive_group(required=True)
     who.add_argument("--rooms", help="comma-separated room ids the user may watch")
     who.add_argument("--admin", action="store_true", help="may see every room")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input")
-    usub.add_parser("list", help="list users")
-    passwd = usub.add_parser("passwd", help="change a password (ends the user's sessions)")
+    usub.add_parser("list", help="list users", parents=[leaf])
+    passwd = usub.add_parser("passwd", help="change a password (ends the user's sessions)",
+                             parents=[leaf])
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true")
-    remove = usub.add_parser("remove", help="delete a user and their tokens")
+    remove = usub.add_parser("remove", help="delete a user and their tokens", parents=[leaf])
     remove.add_argument("name")
 
     token = sub.add_parser("token", help="manage API tokens (kiosks, scripts)")
     _config_arg(token)
     tsub = token.add_subparsers(dest="action", required=True)
-    create = tsub.add_parser("create", help="make a token for a user; printed once")
+    create = tsub.add_parser("create", help="make a token for a user; printed once",
+                             parents=[leaf])
     create.add_argument("name")
     create.add_argument("--label", default="")
-    revoke = tsub.add_parser("revoke", help="revoke a token by id")
+    revoke = tsub.add_parser("revoke", help="revoke a token by id", parents=[leaf])
     revoke.add_argument("id", type=int)
-    tlist = tsub.add_parser("list", help="list tokens (ids and labels, never the secret)")
+    tlist = tsub.add_parser("list", help="list tokens (ids and labels, never the secret)",
+                            parents=[leaf])
     tlist.add_argument("name", nargs="?")
     return parser
 
