@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -108,6 +109,7 @@ def _read(config: Config, wanted: list[str]) -> int:
     from sensorhub.poller import Poller
     from sensorhub.runtime import ThreadingRuntime
 
+    logging.basicConfig(level=logging.CRITICAL)  # one line per sensor below, no log noise
     known = {s.id for s in config.sensors}
     unknown = [w for w in wanted if w not in known]
     if unknown:
