@@ -318,8 +318,8 @@ def _rooms(c: _Checker, node: yaml.Node | None, root: yaml.Node) -> list[RoomCon
     if node is None:
         c.add(root, "rooms", "required: at least one room")
         return []
-    if not isinstance(node, yaml.SequenceNode):
-        c.add(node, "rooms", f"expected a list, got {_describe(node)}")
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        c.add(node, "rooms", f"expected a list of at least one room, got {_describe(node)}")
         return []
     rooms: list[RoomConfig] = []
     seen: set[str] = set()
@@ -346,8 +346,8 @@ def _sensors(c: _Checker, node: yaml.Node | None, room_ids: set[str], root: yaml
     if node is None:
         c.add(root, "sensors", "required: at least one sensor")
         return []
-    if not isinstance(node, yaml.SequenceNode):
-        c.add(node, "sensors", f"expected a list, got {_describe(node)}")
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        c.add(node, "sensors", f"expected a list of at least one sensor, got {_describe(node)}")
         return []
     sensors: list[SensorConfig] = []
     ids: set[str] = set()
@@ -381,8 +381,8 @@ def _sensor(c: _Checker, item: yaml.Node, path: str, room_ids: set[str], ids: se
         c.add(n["interval"], f"{path}.interval", f"{interval} s is below the {driver} minimum "
               f"of {spec.min_interval} s")
     pin = c.get(n, "pin", path, (int, type(None)), None, _bcm_pin)
-    if spec and spec.needs_pin and pin is None and "pin" not in n:
-        c.add(item, f"{path}.pin", f"required for driver {driver}")
+    if spec and spec.needs_pin and pin is None:
+        c.add(n.get("pin", item), f"{path}.pin", f"required for driver {driver}")
     power_pin = c.get(n, "power_pin", path, (int, type(None)), None, _bcm_pin)
     for key, p in (("pin", pin), ("power_pin", power_pin)):
         if p is None:
@@ -406,6 +406,9 @@ def _sensor(c: _Checker, item: yaml.Node, path: str, room_ids: set[str], ids: se
     timeout = c.get(n, "timeout", path, NUM, default_timeout, _in_range(0.05, 60))
     offline_default = max(60.0, 5 * (interval or 0))
     offline_after = c.get(n, "offline_after", path, NUM, offline_default, _positive)
+    if interval is not None and "offline_after" in n and offline_after < interval:
+        c.add(n["offline_after"], f"{path}.offline_after", f"{offline_after} s is shorter than "
+              f"the interval ({interval} s): one missed reading would mean offline")
     cycle_after = c.get(n, "power_cycle_after", path, (int,), 5, _in_range(1, 1000))
     name = c.get(n, "name", path, (str,), sid)
     if len(c.problems) > before or None in (sid, room, driver, interval):
@@ -439,4 +442,7 @@ def _options(c: _Checker, node: yaml.Node | None, path: str, spec: Any) -> dict[
         value = c.get(n, key, path, kinds, None, check)
         if value is not None:
             out[key] = value
+    rates = {k: v for k, v in out.items() if k in ("fault_rate", "hang_rate", "spike_rate")}
+    if sum(rates.values()) > 1:
+        c.add(node, path, f"{' + '.join(rates)} add up to {sum(rates.values()):g}, more than 1")
     return out

@@ -70,6 +70,15 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
     (GOOD.replace("{id: a, name: A}", "{id: A!, name: A}"),
      "config.yaml:2: rooms[0].id: 'A!' is not a valid id"),
     (GOOD + "extra: 1\n", "config.yaml:8: extra: unknown key"),
+    (GOOD.replace("driver: mock", "driver: dht22\n    pin: null").replace("interval: 1",
+                                                                         "interval: 2"),
+     "config.yaml:7: sensors[0].pin: required for driver dht22"),
+    ("rooms: []\n" + GOOD.split("\n", 2)[2],
+     "config.yaml:1: rooms: expected a list of at least one room, got a list"),
+    (GOOD + "    offline_after: 0.5\n",
+     "config.yaml:8: sensors[0].offline_after: 0.5 s is shorter than the interval (1.0 s)"),
+    (GOOD.replace("interval: 1", "interval: 1\n    options: {fault_rate: 0.6, hang_rate: 0.6}"),
+     "config.yaml:8: sensors[0].options: fault_rate + hang_rate add up to 1.2, more than 1"),
 ])
 def test_bad_config_names_file_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
     found = problems(text, tmp_path)
