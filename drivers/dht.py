@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from drivers.base import DriverBase, Sample
 from drivers.errors import (
     BadPinError,
+    DriverError,
     HardwareUnavailableError,
     IncompleteReadError,
     PulseInStuckError,
     TransientReadError,
     translate_runtime_error,
 )
+from drivers.timing import blocking_sleep
 
 
 def _import_hardware() -> tuple[Any, Any]:
@@ -36,6 +39,9 @@ class DhtDriver(DriverBase):
 
     model = "DHT22"
     min_interval = 2.0
+    #: adafruit_dht answers reads closer than this from its cache: after a failed
+    #: measurement that is the last *good* values, however old (stale data as fresh)
+    library_cache_seconds = 2.0
 
     def __init__(self, pin: int | None, use_pulseio: bool = True) -> None:
         if pin is None:
@@ -45,6 +51,7 @@ class DhtDriver(DriverBase):
         if board_pin is None:
             raise BadPinError(f"this board has no GPIO {pin} (board.D{pin})")
         self.pin = pin
+        self._last_read: float | None = None
         try:
             self._device = getattr(adafruit_dht, self.model)(board_pin, use_pulseio=use_pulseio)
         except (RuntimeError, OSError) as error:
@@ -53,6 +60,13 @@ class DhtDriver(DriverBase):
 
     def read(self) -> Sample:
         """Take one measurement; adafruit_dht's errors become DriverErrors."""
+        if self._closed:
+            raise DriverError(f"{self.model} on GPIO {self.pin} is closed")
+        if self._last_read is not None:  # wait out the cache: every read really measures
+            wait = self._last_read + self.library_cache_seconds + 0.01 - time.monotonic()
+            if wait > 0:
+                blocking_sleep(wait)
+        self._last_read = time.monotonic()
         try:
             # Both properties share one measure(): the library caches it for 2 s.
             temperature = self._device.temperature

@@ -74,13 +74,13 @@ _ADAFRUIT_MESSAGES: tuple[tuple[str, type[DriverError]], ...] = (
     ("full buffer was not returned", IncompleteReadError),
     ("dht sensor not found", SensorNotFoundError),
     ("unplausible data", ImplausibleReadingError),
-    ("unable to set line to input", PulseInStuckError),
+    ("unable to set line", PulseInStuckError),  # the helper says "... line 4 to input"
     ("timed out waiting for pulsein", PulseInStuckError),
 )
 
 PULSEIN_HINT = (
     "a leftover libgpiod_pulsein process may hold the pin: stop it "
-    "(pkill libgpiod_pulsein) or reboot, or set options.use_pulseio: false"
+    "(pkill -f libgpiod_pulsein) or reboot, or set options.use_pulseio: false"
 )
 
 

@@ -26,6 +26,7 @@ import requests
 import yaml
 
 from sensorhub.users import Users
+from tests.fakes.fixtures import fake_hardware, no_hardware  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKES = Path(__file__).resolve().parent / "fakes"

@@ -1,0 +1,63 @@
+"""Fixtures that swap the hardware libraries for one test (import them from conftest.py).
+
+``fake_hardware`` puts tests/fakes first on ``sys.path`` for one test, so the code under
+test imports the fakes exactly as it would import the real modules, and yields the
+fresh ``fakehw.world`` to script. ``no_hardware`` makes the libraries unimportable, as
+on a development machine without the Pi extra (whatever this venv has installed).
+Both undo themselves after the test; nothing is patched for the whole session.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.fakes.fakehw import World
+
+FAKES_DIR = Path(__file__).resolve().parent
+HARDWARE_MODULES = ("adafruit_dht", "board", "RPi", "RPi.GPIO")
+FAKE_MODULES = ("fakehw", *HARDWARE_MODULES)
+
+
+def _forget(names: tuple[str, ...]) -> dict[str, ModuleType]:
+    """Remove modules (and their submodules) from sys.modules; return what was there."""
+    removed = {}
+    for name in list(sys.modules):
+        if name in names or any(name.startswith(f"{n}.") for n in names):
+            removed[name] = sys.modules.pop(name)
+    return removed
+
+
+@pytest.fixture
+def fake_hardware(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """Import adafruit_dht, board and RPi.GPIO from tests/fakes during one test."""
+    saved = _forget(FAKE_MODULES)
+    sys.path.insert(0, str(FAKES_DIR))
+    importlib.invalidate_caches()
+    try:
+        fakehw = importlib.import_module("fakehw")
+        assert Path(fakehw.__file__).resolve().parent == FAKES_DIR, fakehw.__file__
+        for var in fakehw.ENV_VARS:  # a test sets these itself when it wants them
+            monkeypatch.delenv(var, raising=False)
+        fakehw.world.reset()
+        yield fakehw.world
+    finally:
+        while str(FAKES_DIR) in sys.path:
+            sys.path.remove(str(FAKES_DIR))
+        _forget(FAKE_MODULES)
+        sys.modules.update({k: v for k, v in saved.items() if v is not None})
+        importlib.invalidate_caches()
+
+
+@pytest.fixture
+def no_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make adafruit_dht, board and RPi.GPIO fail to import (ModuleNotFoundError)."""
+    for name in HARDWARE_MODULES:
+        monkeypatch.setitem(sys.modules, name, None)
