@@ -24,7 +24,7 @@ from drivers.gpio import GpioBackend, PowerSwitch, open_backend
 from drivers.registry import DRIVER_SPECS, open_driver
 from sensorhub.config import SensorConfig
 from sensorhub.readings import Reading, SensorState
-from sensorhub.runtime import OffLoopTimeoutError, Runtime
+from sensorhub.runtime import OffLoopTimeoutError, Runtime, real_lock
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ CLOCK_JUMP_THRESHOLD = 2.0  # seconds the wall clock may drift from monotonic un
 JUMP_CONFIRMATIONS = 3  # agreeing readings that turn a "jump" into a real change
 REOPEN_DELAY = 30.0  # seconds between attempts to open a driver that failed to open
 NO_READING_YET = "no reading yet"
+POWER_SETTLE = 2.0  # seconds a DHT needs after power-up before it answers
 FAILING_AFTER = 3  # failed reads in a row before an ok sensor is shown as failing
 
 
@@ -68,11 +69,14 @@ class _Sensor:
     seq: int = 0
     in_flight: bool = False
     consecutive_failures: int = 0
+    failures_since_cycle: int = 0  # power_cycle_after counts these
     last_good_mono: float | None = None
     last_reading: Reading | None = None
     accepted: tuple[float | None, float | None] | None = None  # last value let through
     jump_candidates: list[Sample] = field(default_factory=list)
-    open_error_at: float | None = None
+    open_error: DriverError | None = None
+    open_error_at: float = 0.0
+    powered_at: float | None = None  # monotonic time the power pin last went high
     started: float = 0.0  # monotonic time polling began: "silent since" before any reading
     health: Health = field(default_factory=Health)
 
@@ -94,6 +98,7 @@ class Poller:
         self.on_cycle = on_cycle
         self._gpio_backend_name = gpio_backend
         self._gpio: GpioBackend | None = None
+        self._gpio_lock = real_lock()
         self._stop = runtime.event()
         self._done: list[Any] = []
         now = wall_clock()
@@ -151,20 +156,28 @@ class Poller:
             now = self._mono()
             slots = int((now - start) // cfg.interval) + 1
             next_slot = start + slots * cfg.interval
-            next_due = next_slot if ok else min(next_slot, now + retry_delay)
+            # retry a failed read soon, but not one that is still hung in its thread
+            fast_retry = not ok and not sensor.in_flight
+            next_due = min(next_slot, now + retry_delay) if fast_retry else next_slot
 
     # -- one read --------------------------------------------------------------------
     def poll_once(self, sensor: _Sensor) -> bool:
         """Read one sensor once; update its state; return whether a reading was accepted."""
         self._check_clock()
         cfg = sensor.cfg
-        if sensor.driver is None and not self._ensure_driver(sensor):
-            self._update_state(sensor, sensor.state.error)
-            return False
+        if sensor.driver is None or (cfg.power_pin is not None and sensor.power is None):
+            open_error = self._ensure_driver(sensor)
+            if open_error is not None:
+                return self._failed(sensor, open_error)
         if sensor.in_flight:
             error: DriverError = ReadTimeoutError(
                 f"previous read still hung (>{cfg.timeout:g} s); not starting another")
             return self._failed(sensor, error)
+        if sensor.powered_at is not None:  # a DHT needs a moment after power-up
+            settle = sensor.powered_at + POWER_SETTLE - self._mono()
+            if settle > 0 and self._stop.wait(settle):
+                return False
+            sensor.powered_at = None
         sensor.health.attempts += 1
         driver = sensor.driver
         assert driver is not None
@@ -195,32 +208,41 @@ class Poller:
         self._accept(sensor, temperature, humidity)
         return True
 
-    def _ensure_driver(self, sensor: _Sensor) -> bool:
+    def _ensure_driver(self, sensor: _Sensor) -> DriverError | None:
+        """Set up the sensor's power pin and open its driver; the error if either fails.
+
+        A failure is retried after REOPEN_DELAY (opening a DHT starts a helper process;
+        doing it every two seconds would not help anyone).
+        """
         cfg = sensor.cfg
         now = self._mono()
-        if sensor.open_error_at is not None and now - sensor.open_error_at < REOPEN_DELAY:
-            return False
+        if sensor.open_error is not None and now - sensor.open_error_at < REOPEN_DELAY:
+            return sensor.open_error
         try:
-            options = dict(cfg.options)
-            sensor.driver = self.runtime.run_blocking(
-                lambda: self._open_driver(cfg.driver, cfg.pin, options), timeout=cfg.timeout)
             if cfg.power_pin is not None and sensor.power is None:
-                sensor.power = PowerSwitch(self._gpio_backend(), cfg.power_pin)
+                pin = cfg.power_pin
+                sensor.power = self.runtime.run_blocking(
+                    lambda: PowerSwitch(self._gpio_backend(), pin), timeout=cfg.timeout)
+                sensor.powered_at = now
+            if sensor.driver is None:
+                options = dict(cfg.options)
+                sensor.driver = self.runtime.run_blocking(
+                    lambda: self._open_driver(cfg.driver, cfg.pin, options), timeout=cfg.timeout)
         except (DriverError, OffLoopTimeoutError, OSError) as error:
-            sensor.open_error_at = now
-            message = f"cannot open {cfg.driver} sensor: {error}"
-            if message != sensor.state.error:
-                log.error("sensor %s: %s", cfg.id, message)
-            sensor.state = SensorState(cfg.id, cfg.room, sensor.state.state, sensor.state.since,
-                                       message)
-            return False
-        sensor.open_error_at = None
-        return True
+            failure = DriverError(f"cannot open {cfg.driver} sensor: {error}")
+            failure.kind = getattr(error, "kind", "unavailable")
+            if sensor.open_error is None or str(sensor.open_error) != str(failure):
+                log.error("sensor %s: %s", cfg.id, failure)
+            sensor.open_error, sensor.open_error_at = failure, now
+            return failure
+        sensor.open_error = None
+        return None
 
     def _gpio_backend(self) -> GpioBackend:
-        if self._gpio is None:
-            self._gpio = open_backend(self._gpio_backend_name)
-        return self._gpio
+        with self._gpio_lock:  # two sensor loops may ask at once
+            if self._gpio is None:
+                self._gpio = open_backend(self._gpio_backend_name)
+            return self._gpio
 
     def _filter(self, sensor: _Sensor, sample: Sample) -> tuple[float | None, float | None]:
         """Apply calibration, then reject values outside the sensor's range and lone jumps.
@@ -233,12 +255,13 @@ class Poller:
         t = None if sample.temperature is None else round(
             sample.temperature + cfg.temperature_offset, 2)
         h = None if sample.humidity is None else round(sample.humidity + cfg.humidity_offset, 2)
-        low, high = spec.temperature_range
-        if t is not None and not low - 5 <= t <= high + 5:
-            raise ImplausibleReadingError(f"temperature {t} °C is outside {low}..{high} °C")
-        low, high = spec.humidity_range
-        if h is not None and not 0 <= h <= 100:
-            raise ImplausibleReadingError(f"humidity {h} % is outside 0..100 %")
+        # the datasheet range plus a margin: sensors read a little past their spec
+        low, high = spec.temperature_range[0] - 5, spec.temperature_range[1] + 5
+        if t is not None and not low <= t <= high:
+            raise ImplausibleReadingError(f"temperature {t} °C is outside {low:g}..{high:g} °C")
+        low, high = max(0.0, spec.humidity_range[0] - 10), min(100.0, spec.humidity_range[1] + 10)
+        if h is not None and not low <= h <= high:
+            raise ImplausibleReadingError(f"humidity {h} % is outside {low:g}..{high:g} %")
         if sensor.accepted is not None:
             last_t, last_h = sensor.accepted
             jumped = (t is not None and last_t is not None
@@ -267,7 +290,7 @@ class Poller:
     def _accept(self, sensor: _Sensor, t: float | None, h: float | None) -> None:
         sensor.seq += 1
         sensor.accepted = (t, h)
-        sensor.consecutive_failures = 0
+        sensor.consecutive_failures = sensor.failures_since_cycle = 0
         sensor.last_good_mono = self._mono()
         reading = Reading(sensor.cfg.id, sensor.cfg.room, self._wall(), sensor.seq, t, h)
         sensor.last_reading = reading
@@ -284,8 +307,9 @@ class Poller:
         cfg = sensor.cfg
         sensor.health.failures[error.kind] += 1
         sensor.consecutive_failures += 1
+        sensor.failures_since_cycle += 1
         message = f"{error.kind}: {error}"
-        if sensor.power is not None and sensor.consecutive_failures >= cfg.power_cycle_after:
+        if sensor.power is not None and sensor.failures_since_cycle >= cfg.power_cycle_after:
             self._power_cycle(sensor)
         self._update_state(sensor, message)
         return False
@@ -302,7 +326,8 @@ class Poller:
         except (OffLoopTimeoutError, OSError, RuntimeError) as error:
             log.error("sensor %s: power cycle failed: %s", cfg.id, error)
         sensor.health.power_cycles += 1
-        sensor.consecutive_failures = 0
+        sensor.powered_at = self._mono()
+        sensor.failures_since_cycle = 0  # the state still sees every failure in a row
 
     def _close_driver(self, sensor: _Sensor) -> None:
         driver, sensor.driver = sensor.driver, None
