@@ -112,7 +112,8 @@ class MockDriver(DriverBase):
 
     def _signal(self) -> tuple[float, float]:
         mean_t, swing_t, mean_h, swing_h = self._profile
-        seconds = self._wall_clock() % 86400
+        local = time.localtime(self._wall_clock())
+        seconds = local.tm_hour * 3600 + local.tm_min * 60 + local.tm_sec
         # warmest mid-afternoon (15:00), most humid before dawn
         phase = 2 * math.pi * (seconds - 15 * 3600) / 86400
         rng = self._rng

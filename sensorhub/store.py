@@ -146,8 +146,10 @@ class Store:
             self._readers.append(conn)
 
     def close(self) -> None:
-        """Flush what is pending and close every connection."""
+        """Flush what is pending, record the clocks, close every connection."""
         self.flush()
+        with suppress(sqlite3.Error):  # so a jump seen while idle is not taken for downtime
+            self._write_meta(self._writer)
         for conn in [*self._readers, self._writer]:
             with suppress(sqlite3.Error):
                 conn.close()
@@ -184,8 +186,7 @@ class Store:
             with self._lock:
                 batch, self._pending = self._pending, []
             if not batch:
-                self._touch_meta_quietly()
-                return 0
+                return 0  # no commit, no fsync: an idle Pi does not wear its SD card
             conn = self._writer
             new_ids: dict[str, int] = {}
             try:
@@ -259,10 +260,6 @@ class Store:
         conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                          [("trusted", repr(self.trusted_now())), ("wall", repr(self._wall()))])
 
-    def _touch_meta_quietly(self) -> None:
-        with suppress(sqlite3.Error):
-            self._write_meta(self._writer)
-
     # -- retention -------------------------------------------------------------------
     def retention_cutoff(self) -> float:
         """Readings older than this (epoch s) may go: never ahead of the trusted clock."""
@@ -278,6 +275,7 @@ class Store:
                 gone = conn.execute("DELETE FROM readings WHERE ts < ?", (cutoff_ms,)).rowcount
                 for width, table in ROLLUPS.items():
                     conn.execute(f"DELETE FROM {table} WHERE bucket < ?", (cutoff_ms // width,))
+                self._write_meta(conn)  # hourly, even when no readings arrive
                 conn.execute("COMMIT")
             except sqlite3.Error as error:
                 with suppress(sqlite3.Error):
