@@ -7,7 +7,7 @@ at once, before anything starts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -16,6 +16,17 @@ from typing import Any
 import yaml
 
 from drivers.registry import DRIVER_SPECS, MOCK_PROFILES
+from sensorhub.yamlcheck import (
+    Checker,
+    ConfigError,
+    Problem,
+    describe,
+    in_range,
+    one_of,
+    positive,
+)
+
+__all__ = ["Config", "ConfigError", "Problem", "load_config", "parse_config"]
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ASYNC_MODES = ("eventlet", "threading")
@@ -94,138 +105,6 @@ class Config:
         return self.server.secret_key_file or self.storage.path.parent / "secret_key"
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a config file."""
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
-
-
-class ConfigError(ValueError):
-    """The config file is unusable; ``problems`` lists every reason."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-class _Checker:
-    """Walks the YAML node tree, collecting problems with their line numbers."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def add(self, node: yaml.Node | None, path: str, message: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else 1
-        self.problems.append(Problem(self.file, line, path or "(top)", message))
-
-    def mapping(self, node: yaml.Node, path: str, keys: Iterator[str] | tuple[str, ...]
-                ) -> dict[str, yaml.Node] | None:
-        """Return key -> value node, reporting unknown and duplicate keys."""
-        if not isinstance(node, yaml.MappingNode):
-            self.add(node, path, f"expected a mapping, got {_describe(node)}")
-            return None
-        allowed = tuple(keys)
-        out: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            where = f"{path}.{key}" if path else str(key)
-            if key not in allowed:
-                hint = f"; known keys: {', '.join(allowed)}" if allowed else ""
-                self.add(key_node, where, f"unknown key{hint}")
-            elif key in out:
-                self.add(key_node, where, "duplicate key")
-            else:
-                out[key] = value_node
-        return out
-
-    def scalar(self, node: yaml.Node, path: str, kinds: tuple[type, ...]) -> Any:
-        """Construct a scalar of one of ``kinds``; report and return None otherwise."""
-        value = _construct(node)
-        if isinstance(value, bool) and bool not in kinds:
-            value = _Wrong
-        ok = value is not _Wrong and isinstance(value, kinds)
-        if not ok:
-            shown = [k for k in kinds if not (k is int and float in kinds)]
-            names = " or ".join("number" if k is float else k.__name__ for k in shown)
-            self.add(node, path, f"expected {names}, got {_describe(node)}")
-            return None
-        if float in kinds and isinstance(value, int):
-            value = float(value)
-        return value
-
-    def get(self, nodes: dict[str, yaml.Node], key: str, path: str, kinds: tuple[type, ...],
-            default: Any, check: Callable[[Any], str | None] | None = None,
-            required: bool = False, parent: yaml.Node | None = None) -> Any:
-        """Read one optional/required field, with an extra validity check."""
-        where = f"{path}.{key}" if path else key
-        if key not in nodes:
-            if required:
-                self.add(parent, where, "required")
-            return default
-        node = nodes[key]
-        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and not required \
-                and type(None) in kinds:
-            return None
-        value = self.scalar(node, where, tuple(k for k in kinds if k is not type(None)))
-        if value is None:
-            return default
-        if check is not None:
-            message = check(value)
-            if message:
-                self.add(node, where, message)
-                return default
-        return value
-
-
-class _WrongType:
-    pass
-
-
-_Wrong = _WrongType()
-
-
-def _construct(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return _Wrong
-    try:
-        return yaml.SafeLoader("").construct_object(node)  # scalar: no recursion
-    except yaml.YAMLError:
-        return _Wrong
-
-
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    value = _construct(node)
-    return f"{type(value).__name__} {node.value!r}" if value is not _Wrong else repr(node.value)
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else f"must be greater than 0, got {value}"
-
-
-def _in_range(low: float, high: float) -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else f"must be between {low} and {high}, got {value}"
-    return check
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        return None if value in choices else f"must be one of {', '.join(choices)}, got {value!r}"
-    return check
-
-
 def _ident(value: str) -> str | None:
     return None if ID_RE.match(value) else (
         f"{value!r} is not a valid id (lower-case letters, digits, '-' and '_', max 64)")
@@ -258,7 +137,7 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(text: str, path: Path) -> Config:
     """Validate YAML text as if it came from ``path`` (relative paths resolve there)."""
-    c = _Checker(str(path))
+    c = Checker(str(path))
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
@@ -277,7 +156,7 @@ def parse_config(text: str, path: Path) -> Config:
     gpio_backend = "rpigpio"
     if "gpio" in top:
         gnodes = c.mapping(top["gpio"], "gpio", GPIO_KEYS) or {}
-        gpio_backend = c.get(gnodes, "backend", "gpio", (str,), "rpigpio", _one_of(GPIO_BACKENDS))
+        gpio_backend = c.get(gnodes, "backend", "gpio", (str,), "rpigpio", one_of(GPIO_BACKENDS))
     rooms = _rooms(c, top.get("rooms"), root)
     sensors = _sensors(c, top.get("sensors"), {r.id for r in rooms}, root)
     if c.problems:
@@ -286,7 +165,7 @@ def parse_config(text: str, path: Path) -> Config:
                   sensors=tuple(sensors), gpio_backend=gpio_backend)
 
 
-def _server(c: _Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
+def _server(c: Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
     if node is None:
         return ServerConfig()
     n = c.mapping(node, "server", SERVER_KEYS) or {}
@@ -294,32 +173,32 @@ def _server(c: _Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
     key_file = c.get(n, "secret_key_file", "server", (str, type(None)), None)
     return ServerConfig(
         host=c.get(n, "host", "server", (str,), d.host),
-        port=c.get(n, "port", "server", (int,), d.port, _in_range(1, 65535)),
-        async_mode=c.get(n, "async_mode", "server", (str,), d.async_mode, _one_of(ASYNC_MODES)),
+        port=c.get(n, "port", "server", (int,), d.port, in_range(1, 65535)),
+        async_mode=c.get(n, "async_mode", "server", (str,), d.async_mode, one_of(ASYNC_MODES)),
         secret_key_file=base / key_file if key_file else None,
-        session_hours=c.get(n, "session_hours", "server", NUM, d.session_hours, _positive),
+        session_hours=c.get(n, "session_hours", "server", NUM, d.session_hours, positive),
     )
 
 
-def _storage(c: _Checker, node: yaml.Node | None, base: Path) -> StorageConfig:
+def _storage(c: Checker, node: yaml.Node | None, base: Path) -> StorageConfig:
     d = StorageConfig()
     if node is None:
         return StorageConfig(path=base / d.path)
     n = c.mapping(node, "storage", STORAGE_KEYS) or {}
     return StorageConfig(
         path=base / c.get(n, "path", "storage", (str,), str(d.path)),
-        retention_days=c.get(n, "retention_days", "storage", NUM, d.retention_days, _positive),
+        retention_days=c.get(n, "retention_days", "storage", NUM, d.retention_days, positive),
         flush_interval=c.get(n, "flush_interval", "storage", NUM, d.flush_interval,
-                             _in_range(0.05, 60)),
+                             in_range(0.05, 60)),
     )
 
 
-def _rooms(c: _Checker, node: yaml.Node | None, root: yaml.Node) -> list[RoomConfig]:
+def _rooms(c: Checker, node: yaml.Node | None, root: yaml.Node) -> list[RoomConfig]:
     if node is None:
         c.add(root, "rooms", "required: at least one room")
         return []
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        c.add(node, "rooms", f"expected a list of at least one room, got {_describe(node)}")
+        c.add(node, "rooms", f"expected a list of at least one room, got {describe(node)}")
         return []
     rooms: list[RoomConfig] = []
     seen: set[str] = set()
@@ -341,13 +220,13 @@ def _rooms(c: _Checker, node: yaml.Node | None, root: yaml.Node) -> list[RoomCon
     return rooms
 
 
-def _sensors(c: _Checker, node: yaml.Node | None, room_ids: set[str], root: yaml.Node
+def _sensors(c: Checker, node: yaml.Node | None, room_ids: set[str], root: yaml.Node
              ) -> list[SensorConfig]:
     if node is None:
         c.add(root, "sensors", "required: at least one sensor")
         return []
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        c.add(node, "sensors", f"expected a list of at least one sensor, got {_describe(node)}")
+        c.add(node, "sensors", f"expected a list of at least one sensor, got {describe(node)}")
         return []
     sensors: list[SensorConfig] = []
     ids: set[str] = set()
@@ -359,7 +238,7 @@ def _sensors(c: _Checker, node: yaml.Node | None, room_ids: set[str], root: yaml
     return sensors
 
 
-def _sensor(c: _Checker, item: yaml.Node, path: str, room_ids: set[str], ids: set[str],
+def _sensor(c: Checker, item: yaml.Node, path: str, room_ids: set[str], ids: set[str],
             pins: dict[int, str]) -> SensorConfig | None:
     n = c.mapping(item, path, SENSOR_KEYS)
     if n is None:
@@ -373,10 +252,10 @@ def _sensor(c: _Checker, item: yaml.Node, path: str, room_ids: set[str], ids: se
     if room is not None and room not in room_ids:
         c.add(n["room"], f"{path}.room", f"unknown room {room!r} (rooms: "
               f"{', '.join(sorted(room_ids)) or 'none'})")
-    driver = c.get(n, "driver", path, (str,), None, _one_of(tuple(DRIVER_SPECS)),
+    driver = c.get(n, "driver", path, (str,), None, one_of(tuple(DRIVER_SPECS)),
                    required=True, parent=item)
     spec = DRIVER_SPECS.get(driver) if driver else None
-    interval = c.get(n, "interval", path, NUM, None, _positive, required=True, parent=item)
+    interval = c.get(n, "interval", path, NUM, None, positive, required=True, parent=item)
     if spec and interval is not None and interval < spec.min_interval:
         c.add(n["interval"], f"{path}.interval", f"{interval} s is below the {driver} minimum "
               f"of {spec.min_interval} s")
@@ -396,20 +275,20 @@ def _sensor(c: _Checker, item: yaml.Node, path: str, room_ids: set[str], ids: se
     if "offsets" in n:
         on = c.mapping(n["offsets"], f"{path}.offsets", ("temperature", "humidity")) or {}
         for q in offsets:
-            offsets[q] = c.get(on, q, f"{path}.offsets", NUM, 0.0, _in_range(-50, 50))
+            offsets[q] = c.get(on, q, f"{path}.offsets", NUM, 0.0, in_range(-50, 50))
     jumps = {"temperature": 10.0, "humidity": 25.0}
     if "max_jump" in n:
         jn = c.mapping(n["max_jump"], f"{path}.max_jump", ("temperature", "humidity")) or {}
         for q in jumps:
-            jumps[q] = c.get(jn, q, f"{path}.max_jump", NUM, jumps[q], _positive)
+            jumps[q] = c.get(jn, q, f"{path}.max_jump", NUM, jumps[q], positive)
     default_timeout = spec.default_timeout if spec else 5.0
-    timeout = c.get(n, "timeout", path, NUM, default_timeout, _in_range(0.05, 60))
+    timeout = c.get(n, "timeout", path, NUM, default_timeout, in_range(0.05, 60))
     offline_default = max(60.0, 5 * (interval or 0))
-    offline_after = c.get(n, "offline_after", path, NUM, offline_default, _positive)
+    offline_after = c.get(n, "offline_after", path, NUM, offline_default, positive)
     if interval is not None and "offline_after" in n and offline_after < interval:
         c.add(n["offline_after"], f"{path}.offline_after", f"{offline_after} s is shorter than "
               f"the interval ({interval} s): one missed reading would mean offline")
-    cycle_after = c.get(n, "power_cycle_after", path, (int,), 5, _in_range(1, 1000))
+    cycle_after = c.get(n, "power_cycle_after", path, (int,), 5, in_range(1, 1000))
     name = c.get(n, "name", path, (str,), sid)
     if len(c.problems) > before or None in (sid, room, driver, interval):
         return None
@@ -424,7 +303,7 @@ def _sensor(c: _Checker, item: yaml.Node, path: str, room_ids: set[str], ids: se
     )
 
 
-def _options(c: _Checker, node: yaml.Node | None, path: str, spec: Any) -> dict[str, Any]:
+def _options(c: Checker, node: yaml.Node | None, path: str, spec: Any) -> dict[str, Any]:
     if node is None or spec is None:
         return {}
     n = c.mapping(node, path, tuple(spec.options)) or {}
@@ -434,11 +313,11 @@ def _options(c: _Checker, node: yaml.Node | None, path: str, spec: Any) -> dict[
             continue
         check = None
         if key.endswith("_rate"):
-            check = _in_range(0.0, 1.0)
+            check = in_range(0.0, 1.0)
         elif key == "profile":
-            check = _one_of(MOCK_PROFILES)
+            check = one_of(MOCK_PROFILES)
         elif kinds != (bool,) and kinds != (str,) and key != "seed":
-            check = _positive
+            check = positive
         value = c.get(n, key, path, kinds, None, check)
         if value is not None:
             out[key] = value
