@@ -16,6 +16,14 @@ from typing import Any
 import yaml
 
 from drivers.registry import DRIVER_SPECS, MOCK_PROFILES
+from sensorhub.alert_config import (
+    AlertRule,
+    MetricsConfig,
+    WebhookConfig,
+    parse_metrics,
+    parse_rules,
+    parse_webhook,
+)
 from sensorhub.yamlcheck import (
     Checker,
     ConfigError,
@@ -82,6 +90,8 @@ class SensorConfig:
     power_cycle_after: int = 5
     max_jump_temperature: float = 10.0
     max_jump_humidity: float = 25.0
+    alerts: tuple[AlertRule, ...] = ()
+    alert_offline: bool = True  # a sensor going offline is an alert of its own
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,8 @@ class Config:
     rooms: tuple[RoomConfig, ...]
     sensors: tuple[SensorConfig, ...]
     gpio_backend: str = "rpigpio"
+    webhook: WebhookConfig | None = None
+    metrics: MetricsConfig | None = None  # None: GET /metrics is off
 
     def room(self, room_id: str) -> RoomConfig:
         """Look a room up by id."""
@@ -115,12 +127,13 @@ def _bcm_pin(value: int) -> str | None:
 
 
 NUM = (int, float)
-TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio")
+TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "metrics")
 SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours")
 STORAGE_KEYS = ("path", "retention_days", "flush_interval")
 ROOM_KEYS = ("id", "name", "public")
 SENSOR_KEYS = ("id", "name", "room", "driver", "interval", "pin", "power_pin", "options",
-               "offsets", "timeout", "offline_after", "power_cycle_after", "max_jump")
+               "offsets", "timeout", "offline_after", "power_cycle_after", "max_jump",
+               "alerts", "alert_offline")
 GPIO_KEYS = ("backend",)
 
 
@@ -159,10 +172,13 @@ def parse_config(text: str, path: Path) -> Config:
         gpio_backend = c.get(gnodes, "backend", "gpio", (str,), "rpigpio", one_of(GPIO_BACKENDS))
     rooms = _rooms(c, top.get("rooms"), root)
     sensors = _sensors(c, top.get("sensors"), {r.id for r in rooms}, root)
+    webhook = parse_webhook(c, top["webhook"]) if "webhook" in top else None
+    metrics = parse_metrics(c, top["metrics"]) if "metrics" in top else None
     if c.problems:
         raise ConfigError(c.problems)
     return Config(source=path, server=server, storage=storage, rooms=tuple(rooms),
-                  sensors=tuple(sensors), gpio_backend=gpio_backend)
+                  sensors=tuple(sensors), gpio_backend=gpio_backend, webhook=webhook,
+                  metrics=metrics)
 
 
 def _server(c: Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
@@ -290,6 +306,9 @@ def _sensor(c: Checker, item: yaml.Node, path: str, room_ids: set[str], ids: set
               f"the interval ({interval} s): one missed reading would mean offline")
     cycle_after = c.get(n, "power_cycle_after", path, (int,), 5, in_range(1, 1000))
     name = c.get(n, "name", path, (str,), sid)
+    alerts = parse_rules(c, n["alerts"], f"{path}.alerts", pins, sid or path) \
+        if "alerts" in n else ()
+    alert_offline = c.get(n, "alert_offline", path, (bool,), True)
     if len(c.problems) > before or None in (sid, room, driver, interval):
         return None
     return SensorConfig(
@@ -299,7 +318,7 @@ def _sensor(c: Checker, item: yaml.Node, path: str, room_ids: set[str], ids: set
         humidity_offset=float(offsets["humidity"]), timeout=float(timeout),
         offline_after=float(offline_after), power_cycle_after=cycle_after,
         max_jump_temperature=float(jumps["temperature"]),
-        max_jump_humidity=float(jumps["humidity"]),
+        max_jump_humidity=float(jumps["humidity"]), alerts=alerts, alert_offline=alert_offline,
     )
 
 

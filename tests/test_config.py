@@ -120,3 +120,44 @@ def test_check_config_command(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "sensorhub", "check-config", "-c",
                              str(good)], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 0 and "ok (1 rooms, 1 sensors)" in result.stdout
+
+
+ALERTS = GOOD + """\
+    alerts:
+      - {quantity: temperature, above: 30, for: 5m, clear_hysteresis: 0.5, output_pin: 27}
+      - {quantity: humidity, below: 20.5, for: 30}
+"""
+
+
+def test_alert_rules_and_sections(tmp_path: Path) -> None:
+    text = ALERTS + ("webhook: {url: 'http://192.168.1.20:8123/hook', timeout: 2}\n"
+                     "metrics: {token: 'a-long-scrape-token', allow: [127.0.0.1, 10.0.0.0/8]}\n")
+    config = parse_config(text, tmp_path / "config.yaml")
+    hot, dry = config.sensors[0].alerts
+    assert (hot.kind, hot.threshold, hot.hold, hot.output_pin, hot.active_high) == (
+        "temperature_above", 30.0, 300.0, 27, True)
+    assert (dry.kind, dry.threshold, dry.hold, dry.hysteresis) == ("humidity_below", 20.5, 30.0,
+                                                                   0.5)
+    assert config.webhook.timeout == 2.0 and config.metrics.token == "a-long-scrape-token"
+    assert [str(n) for n in config.metrics.allow] == ["127.0.0.1/32", "10.0.0.0/8"]
+    assert parse_config(GOOD, tmp_path / "c.yaml").metrics is None  # off unless configured
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (ALERTS.replace("above: 30", "above: 30, below: 2"),
+     "config.yaml:9: sensors[0].alerts[0]: needs exactly one of above: or below:"),
+    (ALERTS.replace("for: 5m", "for: soon"),
+     "config.yaml:9: sensors[0].alerts[0].for: expected a duration like 60, 60s, 5m or 1h"),
+    (ALERTS.replace("quantity: humidity", "quantity: pressure"),
+     "config.yaml:10: sensors[0].alerts[1].quantity: must be one of temperature, humidity"),
+    (ALERTS + "  - {id: s2, room: a, driver: dht22, interval: 2, pin: 27}\n",
+     "config.yaml:11: sensors[1].pin: GPIO 27 is already used by s1.output_pin"),
+    (GOOD + "webhook: {url: 'http://8.8.8.8/hook'}\n",
+     "config.yaml:8: webhook.url: 8.8.8.8 is a public address"),
+    (GOOD + "metrics: {}\n", "config.yaml:8: metrics: set token:, allow: or both"),
+    (GOOD + "metrics: {allow: [not-an-ip]}\n",
+     "config.yaml:8: metrics.allow[0]: not an address or network"),
+])
+def test_bad_alert_config(tmp_path: Path, text: str, expected: str) -> None:
+    found = problems(text, tmp_path)
+    assert any(expected in p for p in found), found

@@ -1,0 +1,155 @@
+"""Config sections for alerts, the webhook and /metrics (validated like the rest)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import yaml
+
+from sensorhub.yamlcheck import Checker, describe, in_range, one_of
+
+NUM = (int, float)
+RULE_KEYS = ("quantity", "above", "below", "for", "clear_hysteresis", "output_pin", "active")
+DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+UNITS = {None: 1, "s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """Fire when a quantity stays above/below a threshold for ``hold`` seconds."""
+
+    quantity: str  # temperature | humidity
+    op: str  # above | below
+    threshold: float
+    hold: float = 0.0
+    hysteresis: float = 0.5
+    output_pin: int | None = None
+    active_high: bool = True
+
+    @property
+    def kind(self) -> str:
+        """The alert's name in events and metrics, e.g. ``temperature_above``."""
+        return f"{self.quantity}_{self.op}"
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Where alert events are POSTed (a LAN address), with timeout and retries."""
+
+    url: str
+    timeout: float = 5.0
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Access to GET /metrics: a bearer token, an address allow-list, or both."""
+
+    token: str | None = None
+    allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+
+def duration(value: object) -> float | None:
+    """Seconds from 60, 60.0, '60s', '5m' or '1h'; None if not a duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    match = DURATION_RE.match(str(value))
+    return float(match.group(1)) * UNITS[match.group(2)] if match else None
+
+
+def parse_rules(c: Checker, node: yaml.Node, path: str, pins: dict[int, str],
+                owner: str) -> tuple[AlertRule, ...]:
+    """Validate a sensor's ``alerts:`` list."""
+    if not isinstance(node, yaml.SequenceNode):
+        c.add(node, path, f"expected a list of alert rules, got {describe(node)}")
+        return ()
+    rules = []
+    for i, item in enumerate(node.value):
+        where = f"{path}[{i}]"
+        n = c.mapping(item, where, RULE_KEYS)
+        if n is None:
+            continue
+        before = len(c.problems)
+        quantity = c.get(n, "quantity", where, (str,), None,
+                         one_of(("temperature", "humidity")), required=True, parent=item)
+        ops = [op for op in ("above", "below") if op in n]
+        if len(ops) != 1:
+            c.add(item, where, "needs exactly one of above: or below:")
+            continue
+        op = ops[0]
+        threshold = c.get(n, op, where, NUM, None, required=True, parent=item)
+        hold = 0.0
+        if "for" in n:
+            hold_value = duration(getattr(n["for"], "value", None))
+            if hold_value is None or not isinstance(n["for"], yaml.ScalarNode):
+                c.add(n["for"], f"{where}.for", f"expected a duration like 60, 60s, 5m or 1h, "
+                      f"got {describe(n['for'])}")
+            else:
+                hold = hold_value
+        hysteresis = c.get(n, "clear_hysteresis", where, NUM, 0.5, in_range(0, 50))
+        output_pin = c.get(n, "output_pin", where, (int,), None, in_range(0, 27))
+        if output_pin is not None:
+            user = pins.get(output_pin)
+            if user is not None and not user.endswith(".output_pin"):
+                c.add(n["output_pin"], f"{where}.output_pin",
+                      f"GPIO {output_pin} is already used by {user}")
+            pins.setdefault(output_pin, f"{owner}.output_pin")
+        active = c.get(n, "active", where, (str,), "high", one_of(("high", "low")))
+        if len(c.problems) == before and quantity and threshold is not None:
+            rules.append(AlertRule(quantity, op, float(threshold), hold, float(hysteresis),
+                                   output_pin, active == "high"))
+    return tuple(rules)
+
+
+def _lan_url(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http:// or https:// URL, got {value!r}"
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return None  # a LAN host name (resolved when sending)
+    if address.is_global:
+        return f"{address} is a public address; webhooks go to the local network only"
+    return None
+
+
+def parse_webhook(c: Checker, node: yaml.Node) -> WebhookConfig | None:
+    """Validate the top-level ``webhook:`` section."""
+    n = c.mapping(node, "webhook", ("url", "timeout", "retries"))
+    if n is None:
+        return None
+    url = c.get(n, "url", "webhook", (str,), None, _lan_url, required=True, parent=node)
+    timeout = c.get(n, "timeout", "webhook", NUM, 5.0, in_range(0.1, 60))
+    retries = c.get(n, "retries", "webhook", (int,), 3, in_range(0, 10))
+    return WebhookConfig(url, float(timeout), retries) if url else None
+
+
+def parse_metrics(c: Checker, node: yaml.Node) -> MetricsConfig | None:
+    """Validate the top-level ``metrics:`` section (absent: /metrics is off)."""
+    n = c.mapping(node, "metrics", ("token", "allow"))
+    if n is None:
+        return None
+    token = c.get(n, "token", "metrics", (str,), None,
+                  lambda t: None if len(t) >= 16 else "must have at least 16 characters")
+    networks = []
+    if "allow" in n:
+        allow = n["allow"]
+        items = allow.value if isinstance(allow, yaml.SequenceNode) else None
+        if items is None:
+            c.add(allow, "metrics.allow", f"expected a list of addresses, got {describe(allow)}")
+        for i, item in enumerate(items or []):
+            try:
+                networks.append(ipaddress.ip_network(str(item.value), strict=False))
+            except (ValueError, AttributeError):
+                c.add(item, f"metrics.allow[{i}]", f"not an address or network: {describe(item)}")
+    if token is None and not networks and "allow" not in n:
+        c.add(node, "metrics", "set token:, allow: or both (an open /metrics is refused)")
+        return None
+    return MetricsConfig(token, tuple(networks))
+
