@@ -42,7 +42,8 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     from flask import Flask
     from flask_socketio import SocketIO
 
-    from sensorhub import api, assets, auth, events, security, views
+    from sensorhub import api, assets, auth, events, metrics, security, views
+    from sensorhub.alerts import AlertEngine, AlertLog
     from sensorhub.broadcaster import Broadcaster, StoreSink
     from sensorhub.hub import Hub
     from sensorhub.poller import Poller
@@ -69,8 +70,11 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     broadcaster = Broadcaster(socketio)
     poller = Poller(config.sensors, runtime, [StoreSink(store), broadcaster],
                     gpio_backend=config.gpio_backend)
+    alerts = AlertEngine(config, AlertLog(store.connect), runtime, emit=broadcaster.on_alert,
+                         gpio=poller.gpio)
+    poller.sinks.append(alerts)
     hub = Hub(config=config, store=store, users=users, poller=poller,
-              broadcaster=broadcaster, runtime=runtime, socketio=socketio)
+              broadcaster=broadcaster, runtime=runtime, socketio=socketio, alerts=alerts)
     app.extensions["sensorhub"] = hub
 
     security.init_app(app)
@@ -78,6 +82,7 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(metrics.bp)
     events.init_socketio(socketio, hub)
     _bootstrap_admin(users, config.storage.path.parent / "initial-admin-password")
     if poll:

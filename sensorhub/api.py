@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from sensorhub.auth import AuthError, hub, request_principal
 from sensorhub.queries import BadRequestError, parse_history
-from sensorhub.rights import Principal
+from sensorhub.rights import Principal, visible_sensors
 
 bp = Blueprint("api", __name__)
 
@@ -93,6 +93,28 @@ def export_csv() -> Response:
     filename = f"{query.sensor}.csv"
     return Response(stream_with_context(rows()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/api/alerts")
+def alerts() -> Response:
+    """Alert episodes of the sensors the caller may see, newest first."""
+    principal = _principal()
+    h = hub()
+    visible = [s.id for s in visible_sensors(principal, h.config)]
+    wanted = request.args.get("sensor")
+    if wanted is not None:
+        if wanted not in visible:
+            raise ApiError(404, "unknown sensor")
+        visible = [wanted]
+    try:
+        since = float(request.args.get("since", 0))
+        limit = min(max(int(request.args.get("limit", 200)), 1), 1000)
+    except ValueError as error:
+        raise ApiError(400, "since must be a number and limit a whole number") from error
+    if since != since or since in (float("inf"), float("-inf")):
+        raise ApiError(400, "since must be finite")
+    rows = h.runtime.run_blocking(lambda: h.alerts.log.history(visible, since, limit))
+    return jsonify({"alerts": rows})
 
 
 @bp.get("/healthz")

@@ -28,6 +28,10 @@ class Broadcaster:
         """Push a sensor's new state to its room."""
         self.socketio.emit("sensor_state", state.to_message(), to=room_key(state.room))
 
+    def on_alert(self, message: dict[str, Any]) -> None:
+        """Push an alert firing or clearing to the sensor's room."""
+        self.socketio.emit("alert", message, to=room_key(message["room"]))
+
     def to_client(self, sid: str, event: str, data: Any) -> None:
         """Send one event to one client (the connect-time snapshot)."""
         self.socketio.emit(event, data, to=sid)

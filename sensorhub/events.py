@@ -13,7 +13,7 @@ from sensorhub.auth import AuthError, session_principal, token_principal
 from sensorhub.broadcaster import room_key
 from sensorhub.hub import Hub
 from sensorhub.queries import BadRequestError, parse_history
-from sensorhub.rights import ANONYMOUS, Principal, rooms_for
+from sensorhub.rights import ANONYMOUS, Principal, rooms_for, visible_sensors
 from sensorhub.security import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,20 @@ def init_socketio(socketio: SocketIO, hub: Hub) -> None:
         store = hub.store
         return hub.runtime.run_blocking(lambda: store.history(
             query.sensor, query.since, query.until, query.max_points))
+
+    @socketio.on("alert_history")
+    def on_alert_history(data: Any = None) -> dict[str, Any]:
+        principal = hub.clients.get(request.sid)  # type: ignore[attr-defined]
+        if principal is None:
+            return {"error": "not connected"}
+        limit = data.get("limit", 50) if isinstance(data, dict) else 50
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            return {"error": "bad request: limit must be a whole number"}
+        visible = [s.id for s in visible_sensors(principal, hub.config)]
+        log_store = hub.alerts.log
+        rows = hub.runtime.run_blocking(
+            lambda: log_store.history(visible, 0.0, min(max(limit, 1), 500)))
+        return {"alerts": rows}
 
     @socketio.on("*")
     def on_unknown(event: str, *args: Any) -> dict[str, str]:

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sensorhub.alerts import AlertEngine
 from sensorhub.broadcaster import Broadcaster
 from sensorhub.config import Config
 from sensorhub.poller import Poller
@@ -35,6 +36,7 @@ class Hub:
     broadcaster: Broadcaster
     runtime: Runtime
     socketio: Any
+    alerts: AlertEngine
     boot: str = field(default_factory=lambda: secrets.token_hex(4))
     clients: dict[str, Principal] = field(default_factory=dict)
     login_by_client: RateLimiter = field(default_factory=lambda: RateLimiter(10, 300.0))
@@ -47,6 +49,7 @@ class Hub:
         """Start polling and housekeeping."""
         self._stop = self.runtime.event()
         self._done = self.runtime.event()
+        self.alerts.start()
         self.poller.start()
         self.runtime.spawn(self._housekeeping)
 
@@ -56,6 +59,7 @@ class Hub:
             self._stop.set()
             self._done.wait(10.0)
         self.poller.stop()
+        self.alerts.stop()
         self.store.close()
         log.info("stopped; %d readings written in %d batches", self.store.written,
                  self.store.flushes)
@@ -95,14 +99,17 @@ class Hub:
     def latest(self, sensor_id: str) -> dict[str, Any] | None:
         """The newest reading of a sensor: live if any, else the stored one."""
         reading: Reading | None = self.poller.latest(sensor_id)
-        if reading is not None:
-            return {"ts": reading.ts, "seq": reading.seq, "temperature": reading.temperature,
-                    "humidity": reading.humidity}
-        stored = self.store.latest(sensor_id)
-        if stored is None:
-            return None
-        ts, t, h = stored
-        return {"ts": ts, "seq": None, "temperature": t, "humidity": h}
+        if reading is None:
+            stored = self.store.latest(sensor_id)
+            if stored is None:
+                return None
+            ts, t, h = stored
+            reading = Reading(sensor_id, "", ts, 0, t, h)
+        message = reading.to_message()
+        del message["sensor"], message["room"]
+        if message["seq"] == 0:
+            message["seq"] = None  # from the database, not this boot's sequence
+        return message
 
     def snapshot(self, principal: Principal, *, health: bool = False) -> dict[str, Any]:
         """What a principal may see right now (the ``snapshot`` event)."""
@@ -114,6 +121,8 @@ class Hub:
                 "id": s.id, "name": s.name, "room": s.room, "interval": s.interval,
                 "state": self.poller.sensors[s.id].state.to_message(),
                 "latest": self.latest(s.id),
+                "alert_rules": [{"kind": r.kind, "threshold": r.threshold, "for": r.hold}
+                                for r in s.alerts],
             }
             if health:
                 entry["health"] = self.poller.health(s.id)
@@ -122,6 +131,7 @@ class Hub:
             "name": principal.name, "admin": principal.admin, "kind": principal.kind}
         return {
             "server_time": time.time(), "boot": self.boot, "user": user,
+            "alerts": self.alerts.active(s["id"] for s in sensors),
             "rooms": [{"id": r.id, "name": r.name, "public": r.public}
                       for r in config.rooms if r.id in rooms],
             "sensors": sensors,

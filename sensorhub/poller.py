@@ -222,7 +222,7 @@ class Poller:
             if cfg.power_pin is not None and sensor.power is None:
                 pin = cfg.power_pin
                 sensor.power = self.runtime.run_blocking(
-                    lambda: PowerSwitch(self._gpio_backend(), pin), timeout=cfg.timeout)
+                    lambda: PowerSwitch(self.gpio(), pin), timeout=cfg.timeout)
                 sensor.powered_at = now
             if sensor.driver is None:
                 options = dict(cfg.options)
@@ -238,7 +238,8 @@ class Poller:
         sensor.open_error = None
         return None
 
-    def _gpio_backend(self) -> GpioBackend:
+    def gpio(self) -> GpioBackend:
+        """The GPIO backend shared by power pins and alarm outputs (opened on first use)."""
         with self._gpio_lock:  # two sensor loops may ask at once
             if self._gpio is None:
                 self._gpio = open_backend(self._gpio_backend_name)

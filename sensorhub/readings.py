@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from sensorhub.derived import absolute_humidity, dew_point
+
 
 class Reading(NamedTuple):
     """One accepted measurement of one sensor (``ts``: wall-clock epoch seconds)."""
@@ -17,8 +19,11 @@ class Reading(NamedTuple):
     humidity: float | None
 
     def to_message(self) -> dict[str, Any]:
-        """The Socket.IO ``reading`` payload (docs/protocol.md)."""
-        return self._asdict()
+        """The Socket.IO ``reading`` payload (docs/protocol.md), with derived quantities."""
+        message = self._asdict()
+        message["dew_point"] = dew_point(self.temperature, self.humidity)
+        message["abs_humidity"] = absolute_humidity(self.temperature, self.humidity)
+        return message
 
 
 @dataclass(frozen=True)

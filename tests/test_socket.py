@@ -99,7 +99,10 @@ def test_room_a_user_sees_only_room_a(live_server: LiveServer, clients: list[Rec
     assert all(r["room"] == "a" for r in readings)
     seqs = [r["seq"] for r in readings]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-    assert set(readings[0]) == {"sensor", "room", "ts", "seq", "temperature", "humidity"}
+    assert set(readings[0]) == {"sensor", "room", "ts", "seq", "temperature", "humidity",
+                                "dew_point", "abs_humidity"}
+    sample = readings[0]
+    assert sample["dew_point"] < sample["temperature"]
     assert all(s["sensor"] == "a1" for s in alice.of("sensor_state"))
 
 
