@@ -1,0 +1,289 @@
+"""The dashboard in a real headless Chromium against the real server on loopback.
+
+Every request to a host other than 127.0.0.1/localhost is aborted and recorded: the
+dashboard must work air-gapped. Console errors (CSP violations among them), failed
+requests and HTTP errors fail the test.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import PASSWORD, LiveServer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+INTERVAL = 0.2  # the mock sensors of the default test config
+# the page records CSP violations itself too (they also reach the console)
+CSP_PROBE = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+# wait_for_function is given functions: a bare expression would need eval, which the CSP refuses
+SETTLED = "() => document.body.dataset.ready === '1' && sensorhub.state.loading === 0"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless (never a downloaded browser build)."""
+    try:
+        from playwright import sync_api
+    except ImportError:
+        sync_api, message = None, "playwright is missing: pip install -e .[dev]"
+    else:
+        message = f"{CHROMIUM} is missing: apt-get install chromium (./dev test does)"
+    if sync_api is None or not CHROMIUM.exists():
+        if os.environ.get("CI"):  # CI installs both: a skip there would hide a broken setup
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Watch:
+    """What a page did that it must not: leave loopback, fail a request, log an error."""
+
+    external: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def assert_clean(self, page: Any) -> None:
+        """Nothing went out, nothing failed, nothing was logged as an error."""
+        csp = page.evaluate("window.__csp")
+        assert self.external == [], f"requests left loopback: {self.external}"
+        assert self.failed == [], f"failed requests: {self.failed}"
+        assert self.errors == [], f"console errors: {self.errors}"
+        assert csp == [], f"CSP violations: {csp}"
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Any]:
+    """Make a fresh browser context and page that are watched (see Watch)."""
+    contexts: list[Any] = []
+
+    def make(**context_args: Any) -> tuple[Any, Watch]:
+        watch = Watch()
+        context = browser.new_context(**context_args)
+        contexts.append(context)
+
+        def guard(route: Any) -> None:
+            if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
+                route.continue_()
+            else:
+                watch.external.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        context.add_init_script(CSP_PROBE)
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and watch.errors.append(m.text))
+        page.on("pageerror", lambda e: watch.errors.append(f"uncaught: {e}"))
+        page.on("requestfailed", lambda r: urlsplit(r.url).hostname in LOCAL_HOSTS
+                and watch.failed.append(f"{r.url}: {r.failure}"))
+        page.on("response", lambda r: r.status >= 400
+                and watch.failed.append(f"{r.url}: HTTP {r.status}"))
+        page.on("websocket", lambda ws: urlsplit(ws.url).hostname not in LOCAL_HOSTS
+                and watch.external.append(ws.url))
+        return page, watch
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def log_in(page: Any, server: LiveServer, name: str, password: str = PASSWORD) -> None:
+    """Log in through the real form and wait until the dashboard has applied its history."""
+    if urlsplit(page.url).path != "/login":
+        page.goto(server.url + "/")
+        assert urlsplit(page.url).path == "/login"  # anonymous, and no public room
+    # autofocus is applied at the next rendering update, not at load
+    page.wait_for_function("() => document.activeElement.id === 'username'", timeout=5000)
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/")
+    page.wait_for_function(SETTLED, timeout=15000)
+
+
+def points(page: Any, sensor: str) -> list[list[float | None]]:
+    """The [x, y] points of a sensor's temperature dataset."""
+    return page.evaluate(
+        "(id) => sensorhub.charts.get(id).data.datasets[0].data.map((p) => [p.x, p.y])", sensor)
+
+
+def zoom_to_raw(page: Any, seconds: float = 100) -> None:
+    """Show a window short enough for the server to send every reading (step < interval)."""
+    page.evaluate("(s) => sensorhub.setRange(s)", seconds)
+    page.wait_for_function(SETTLED)
+    step = page.evaluate("sensorhub.state.sensors.get('a1').step")
+    assert step < INTERVAL, step
+
+
+def assert_no_gap(page: Any, server: LiveServer, since: float) -> None:
+    """Sensor a1's chart shows every reading the server has since ``since``, in order.
+
+    The chart asked for buckets shorter than the interval, but catch-up reads of a
+    poller starved of CPU may share one: a reading counts as shown when a point lies
+    within one bucket of it. The line breaks, and points are more than about two
+    intervals apart, only where the server's own readings are that far apart.
+    """
+    live = [p for p in points(page, "a1") if p[0] >= since]
+    assert len(live) > 10, live
+    shown = [round(p[0] * 1000) for p in live if p[1] is not None]
+    breaks = [round(p[0] * 1000) for p in live if p[1] is None]
+    assert shown == sorted(set(shown)), "points out of order or duplicated"
+    answer = page.request.get(f"{server.url}/api/history", params={
+        "sensor": "a1", "since": since, "until": live[-1][0] + 0.001, "max_points": 10000}).json()
+    stored = [round(p[0] * 1000) for p in answer["points"]]
+    bucket = round(page.evaluate("sensorhub.state.sensors.get('a1').step") * 1000)
+
+    def near(ts: int, within: int) -> bool:
+        i = bisect.bisect_left(shown, ts - within)
+        return i < len(shown) and shown[i] <= ts + within
+
+    missing = [ts for ts in stored if not near(ts, bucket)]
+    assert not missing, f"{len(missing)} readings missing from the chart: {missing[:10]}"
+    server_gap = 3 * max(bucket, INTERVAL * 1000)  # where the dashboard breaks its line
+
+    def server_gap_at(ts: int) -> int:
+        i = bisect.bisect_left(stored, ts)
+        return stored[i] - stored[i - 1] if 0 < i < len(stored) else 0
+
+    wrong = [ts for ts in breaks if server_gap_at(ts) <= server_gap - bucket]
+    assert not wrong, f"the line breaks where the server has readings: {wrong}"
+    allowed = max([2 * INTERVAL + 0.5] + [(b - a) / 1000 for a, b in itertools.pairwise(stored)])
+    widest = max((b - a) / 1000 for a, b in itertools.pairwise(shown))
+    assert widest <= allowed + bucket / 1000, f"gap of {widest:.2f} s in the chart"
+
+
+def test_dashboard_loads_and_fills_live_offline(open_page: Any, live_server: LiveServer) -> None:
+    page, watch = open_page(viewport={"width": 1280, "height": 800})
+    log_in(page, live_server, "root")
+    assert page.locator(".room h2").all_inner_texts() == ["Room A", "Room B"]
+    assert sorted(page.evaluate("[...sensorhub.charts.keys()]")) == ["a1", "b1"]
+    assert page.locator("#conn").get_attribute("data-state") == "live"
+    assert page.locator(".card[data-sensor=a1] .badge").inner_text().lower() == "ok"
+
+    # the default hour: readings merge into the server's buckets, the chart stays bounded
+    step = page.evaluate("sensorhub.state.sensors.get('a1').step")
+    assert step > INTERVAL
+    before = page.evaluate("sensorhub.lastTs.get('a1')")
+    page.wait_for_function("(t) => sensorhub.lastTs.get('a1') > t + 1", arg=before)
+    assert len(points(page, "a1")) <= 610
+
+    # a short window: every reading is a point, and live ones keep arriving
+    zoom_to_raw(page)
+    newest = points(page, "a1")[-1][0]
+    time.sleep(2)
+    after = points(page, "a1")
+    assert len([p for p in after if p[0] > newest]) >= 5, "no live points in 2 s"
+    assert_no_gap(page, live_server, after[0][0])
+
+    # the controls: a range button reloads history, °F converts what is shown
+    day = page.locator("#ranges button[data-range='86400']")
+    day.click()
+    assert day.get_attribute("aria-pressed") == "true"
+    page.wait_for_function(SETTLED)
+    assert points(page, "a1"), "the 24 h range shows nothing"
+    celsius = float(page.locator(".card[data-sensor=a1] .t").inner_text())
+    page.click("#units button[data-unit='F']")
+    fahrenheit = float(page.locator(".card[data-sensor=a1] .t").inner_text())
+    assert abs(fahrenheit - (celsius * 1.8 + 32)) < 1.5  # a new reading may land between
+    assert page.evaluate("localStorage.getItem('sensorhub.unit')") == "F"
+    watch.assert_clean(page)
+
+
+def test_reconnect_and_missed_readings_leave_no_gap(open_page: Any,
+                                                     live_server: LiveServer) -> None:
+    page, watch = open_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    log_in(page, live_server, "alice")
+    zoom_to_raw(page)
+    start = points(page, "a1")[0][0]
+
+    # a Wi-Fi blip: the server keeps producing readings while the socket is down
+    page.evaluate("sensorhub.socket.disconnect()")
+    assert page.locator("#conn").get_attribute("data-state") == "down"
+    down_at = page.evaluate("sensorhub.serverNow()")
+    time.sleep(2)
+    page.evaluate("sensorhub.socket.connect()")
+    page.wait_for_function(f"() => sensorhub.state.snapshots === 2 && ({SETTLED})()")
+    page.wait_for_function("(t) => sensorhub.lastTs.get('a1') > t + 1", arg=down_at + 2)
+    assert_no_gap(page, live_server, start)
+    blip = [p for p in points(page, "a1") if down_at + 0.5 < p[0] < down_at + 1.5]
+    assert blip, "the blip was not backfilled"
+
+    # messages lost on a live socket: the seq jump is noticed and backfilled
+    page.evaluate("""() => {
+      const socket = sensorhub.socket, [handler] = socket.listeners('reading');
+      let dropped = 0;
+      socket.off('reading', handler);
+      socket.on('reading', (r) => {
+        if (r.sensor === 'a1' && dropped < 8) dropped++; else handler(r);
+      });
+    }""")
+    lost_at = page.evaluate("sensorhub.serverNow()")
+    page.wait_for_function("(t) => sensorhub.lastTs.get('a1') > t + 2.2", arg=lost_at)
+    page.wait_for_function(SETTLED)
+    assert_no_gap(page, live_server, start)
+    watch.assert_clean(page)
+
+
+def test_user_sees_only_rooms_they_have_rights_to(open_page: Any,
+                                                 live_server: LiveServer) -> None:
+    page, watch = open_page()
+    page.goto(live_server.url + "/")
+    page.fill("#username", "alice")
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    assert page.locator(".error").inner_text() == "Wrong user name or password."
+    assert len(watch.failed) == 1 and watch.failed[0].endswith("/login: HTTP 401")
+    watch.failed.clear()  # the one expected failure, which Chromium also logs
+    watch.errors[:] = [e for e in watch.errors if "status of 401" not in e]
+    log_in(page, live_server, "alice")
+    assert page.locator(".room").evaluate_all("(els) => els.map((e) => e.dataset.room)") == ["a"]
+    assert page.locator(".card").evaluate_all("(els) => els.map((e) => e.dataset.sensor)") == ["a1"]
+    assert page.evaluate("[...sensorhub.charts.keys()]") == ["a1"]
+    assert "B one" not in page.content()
+    page.click("button:has-text('Log out')")
+    page.wait_for_url(lambda url: urlsplit(url).path == "/login")
+    watch.assert_clean(page)
+
+
+def test_kiosk_token_from_the_address_bar(open_page: Any, server_factory: Any) -> None:
+    server = server_factory(rooms=[{"id": "a", "name": "Room A"},
+                                   {"id": "b", "name": "Room B", "public": True}])
+    server.add_user("alice", rooms=("a",))
+    token = server.token("alice")
+    page, watch = open_page()
+    rooms = "() => [...document.querySelectorAll('.room')].map((e) => e.dataset.room)"
+
+    page.goto(server.url + "/")  # anonymous: the public room only
+    page.wait_for_function(SETTLED)
+    assert page.evaluate(rooms) == ["b"]
+    assert page.locator(".who .user").inner_text() == "public view"
+
+    page.goto(f"{server.url}/?token={token}")
+    page.wait_for_function(SETTLED)
+    assert page.evaluate(rooms) == ["a", "b"]
+    assert "token" not in page.url, "the token stayed in the address bar"
+    assert page.locator(".who .user").inner_text() == "alice"
+    watch.assert_clean(page)
