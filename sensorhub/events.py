@@ -18,7 +18,7 @@ from sensorhub.security import RateLimiter
 
 log = logging.getLogger(__name__)
 
-HISTORY_LIMIT = 30  # history requests per client per 10 s (a full dashboard asks ~10)
+HISTORY_LIMIT = 60  # history requests per client per 10 s (a dashboard asks one per sensor)
 
 
 def _connect_principal(hub: Hub, auth: Any) -> Principal:
