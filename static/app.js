@@ -5,7 +5,7 @@ const MAX_POINTS = 600;  // buckets asked per chart; the server downsamples
 const TREND_S = 600;  // the trend arrow looks at the last ten minutes
 const TREND_MIN = 0.2;  // °C per ten minutes below which a sensor is "steady"
 const ACK_MS = 15000;
-const RANGES = [3600, 86400, 604800, 2592000];
+const RANGES = [600, 3600, 86400, 604800, 2592000];
 const $ = (sel, el = document) => el.querySelector(sel);
 const saved = (key, fallback) => { try { return localStorage.getItem(key) ?? fallback; } catch { return fallback; } };
 const save = (key, value) => { try { localStorage.setItem(key, value); } catch { /* private mode */ } };
@@ -19,6 +19,7 @@ const state = {
   range: RANGES.includes(+saved('sensorhub.range')) ? +saved('sensorhub.range') : 3600,
   unit: saved('sensorhub.unit', 'C') === 'F' ? 'F' : 'C',
   sensors: new Map(),  // sensor id -> record (see addSensor)
+  alerts: new Map(),  // "sensor kind" -> firing alert
   loading: 0,  // history requests in flight
   snapshots: 0,
   retryMs: 2000,
@@ -40,12 +41,6 @@ function ago(sec) {
   return `${Math.floor(n)} ${unit} ago`;
 }
 
-/** Dew point in °C by the Magnus formula (a = 17.62, b = 243.12 °C). */
-function dewPoint(t, h) {
-  if (t == null || h == null || h <= 0) return null;
-  const g = Math.log(h / 100) + (17.62 * t) / (243.12 + t);
-  return (243.12 * g) / (17.62 - g);
-}
 
 // X axis: a linear scale of epoch seconds with ticks on local clock boundaries
 const TICK_STEPS = [60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 172800, 432000, 604800];
@@ -324,7 +319,7 @@ function drain(s) {
 function onReading(r) {
   const s = state.sensors.get(r.sensor);
   if (!s) return;
-  if (!s.latest || r.ts >= s.latest.ts) s.latest = { ts: r.ts, t: r.temperature, h: r.humidity };
+  if (!s.latest || r.ts >= s.latest.ts) s.latest = latest(r);
   if (s.busy) {
     s.queue.push(r);
     if (s.queue.length > 20000) s.queue.shift();
@@ -337,12 +332,14 @@ function onReading(r) {
 }
 
 // Cards
+const latest = (r) => ({ ts: r.ts, t: r.temperature, h: r.humidity, dew: r.dew_point });
+
 function showNow(s) {
   const { el } = s, l = s.latest || {};
   el.t.textContent = fix(conv(l.t), 1);
   el.tu.textContent = `°${state.unit}`;
   el.h.textContent = fix(l.h, 0);
-  const dew = conv(dewPoint(l.t, l.h));
+  const dew = conv(l.dew);  // computed by the server (sensorhub/derived.py)
   el.dew.textContent = dew == null ? '' : `dew point ${fix(dew, 1)}°`;
   showState(s);
 }
@@ -381,6 +378,7 @@ function showState(s) {
   el.card.dataset.state = st;
   el.card.classList.toggle('stale', stale);
   el.card.classList.toggle('noted', !!s.note);
+  el.card.classList.toggle('alarm', [...state.alerts.values()].some((a) => a.sensor === s.id));
   el.badge.textContent = st;
   const said = [st !== 'ok' && s.st.error, s.note].filter(Boolean).join(' · ');
   el.err.textContent = said;
@@ -391,7 +389,8 @@ function addSensor(info, list) {
   const card = $('#card').content.firstElementChild.cloneNode(true);
   card.dataset.sensor = info.id;
   const el = { card };
-  for (const k of ['badge', 't', 'tu', 'h', 'trend', 'mm', 'dew', 'err', 'ago']) el[k] = $(`.${k}`, card);
+  for (const k of ['badge', 't', 'tu', 'h', 'trend', 'mm', 'dew', 'err', 'ago', 'more', 'health']) el[k] = $(`.${k}`, card);
+  el.more.addEventListener('toggle', () => el.more.open && showHealth(info.id, el.health));
   $('.name', card).textContent = info.name;
   const canvas = $('canvas', card);
   canvas.ariaLabel = `${info.name}: temperature and humidity`;
@@ -399,7 +398,7 @@ function addSensor(info, list) {
   const l = info.latest;
   const s = {
     id: info.id, interval: info.interval || 1,
-    st: info.state, latest: l ? { ts: l.ts, t: l.temperature, h: l.humidity } : null,
+    st: info.state, latest: l ? latest(l) : null,
     seq: null, pts: [], step: 0, stepMs: 1, range: null, gen: 0, busy: false, queue: [], dirty: false,
     note: '', el, chart: makeChart(canvas),
   };
@@ -468,6 +467,7 @@ socket.on('snapshot', (snap) => {
   const who = $('.who .user');
   if (snap.user && !$('.who form')) who.textContent = snap.user.name;  // a kiosk's token
   const key = JSON.stringify([snap.rooms, snap.sensors.map((x) => [x.id, x.name, x.room, x.interval])]);
+  state.alerts = new Map((snap.alerts || []).map((a) => [`${a.sensor} ${a.kind}`, a]));
   if (key !== state.key) {
     state.key = key;
     build(snap);
@@ -476,19 +476,79 @@ socket.on('snapshot', (snap) => {
       const s = state.sensors.get(info.id);
       s.st = info.state;
       const l = info.latest;
-      if (l && (!s.latest || l.ts > s.latest.ts)) s.latest = { ts: l.ts, t: l.temperature, h: l.humidity };
+      if (l && (!s.latest || l.ts > s.latest.ts)) s.latest = latest(l);
       s.seq = null;
       backfill(s);  // a reconnect: fetch what the blip missed
       showNow(s);
     }
   }
+  showAlerts();
   markReady();
 });
 socket.on('reading', onReading);
+socket.on('alert', (a) => {
+  if (a.state === 'firing') state.alerts.set(`${a.sensor} ${a.kind}`, a);
+  else state.alerts.delete(`${a.sensor} ${a.kind}`);
+  showAlerts();
+  if ($('#history').open) loadHistory();
+});
 socket.on('sensor_state', (msg) => {
   const s = state.sensors.get(msg.sensor);
   if (s) { s.st = msg; showState(s); }
 });
+
+// Alerts and sensor health
+const nameOf = (id) => { const s = state.sensors.get(id); return s ? $('.name', s.el.card).textContent : id; };
+
+/** "temperature above 30.0 °C (31.2)" in the chosen unit; "offline" for offline alerts. */
+function describe(a) {
+  if (a.kind === 'offline') return 'offline';
+  const [q, op] = a.kind.split('_');
+  const t = q === 'temperature';
+  const v = (x) => (t ? `${fix(conv(x), 1)} °${state.unit}` : `${fix(x, 0)} %`);
+  return `${q} ${op} ${v(a.threshold)}${a.value == null ? '' : ` (${v(a.value)})`}`;
+}
+
+function showAlerts() {
+  const box = $('#alerts');
+  const lines = [...state.alerts.values()].map((a) => {
+    const p = document.createElement('p');
+    p.textContent = `⚠ ${nameOf(a.sensor)}: ${describe(a)} since ${fmtFull(a.since)}`;
+    return p;
+  });
+  box.replaceChildren(...lines);
+  box.hidden = !lines.length;
+  for (const s of state.sensors.values()) showState(s);
+}
+
+function loadHistory() {
+  socket.emit('alert_history', { limit: 50 }, (answer) => {
+    const items = (answer.alerts || []).map((a) => {
+      const li = document.createElement('li');
+      li.className = a.cleared == null ? 'firing' : '';
+      const end = a.cleared == null ? 'still firing' : `cleared ${fmtFull(a.cleared)}`;
+      li.textContent = `${nameOf(a.sensor)}: ${describe(a)}, ${fmtFull(a.since)} – ${end}`;
+      return li;
+    });
+    $('#alert-list').replaceChildren(...(items.length ? items : [Object.assign(document.createElement('li'), { textContent: 'No alerts yet.' })]));
+  });
+}
+$('#history').addEventListener('toggle', () => $('#history').open && loadHistory());
+
+/** Read-health counters from GET /api/sensors, shown in a card's "Sensor health". */
+async function showHealth(id, dl) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const answer = await fetch('/api/sensors', { headers, credentials: 'same-origin' }).then((r) => r.json()).catch(() => ({}));
+  const info = (answer.sensors || []).find((x) => x.id === id);
+  if (!info) return;
+  const h = info.health, f = h.failures;
+  const rows = [['reads', `${h.good} good of ${h.attempts}`],
+    ...Object.keys(f).sort().map((k) => [k.replace('_', ' '), f[k]]),
+    ['power cycles', h.power_cycles],
+    ['last good reading', h.last_good_ts ? ago(serverNow() - h.last_good_ts) : 'never'],
+    ['abs. humidity', info.latest && info.latest.abs_humidity != null ? `${info.latest.abs_humidity} g/m³` : '—']];
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: String(v) })]));
+}
 
 // Controls
 /** Wire a group of toggle buttons: `key` is their data attribute and the saved setting. */
@@ -510,6 +570,7 @@ const setRange = toggles('range', (value) => {
 toggles('unit', (value) => {
   state.unit = value;
   for (const s of state.sensors.values()) { s.dirty = true; redraw(s); showNow(s); }
+  showAlerts();
 });
 
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => charts.forEach(recolour));

@@ -287,3 +287,31 @@ def test_kiosk_token_from_the_address_bar(open_page: Any, server_factory: Any) -
     assert "token" not in page.url, "the token stayed in the address bar"
     assert page.locator(".who .user").inner_text() == "alice"
     watch.assert_clean(page)
+
+
+def test_alerts_banner_history_and_sensor_health(open_page: Any, server_factory: Any) -> None:
+    server = server_factory(sensors=[
+        {"id": "a1", "name": "Bench", "room": "a", "driver": "mock", "interval": 0.2,
+         "alerts": [{"quantity": "temperature", "above": -50, "for": 0.3}]},
+        {"id": "b1", "room": "b", "driver": "mock", "interval": 0.2}])
+    server.add_user("root", admin=True)
+    page, watch = open_page(viewport={"width": 1280, "height": 800})
+    log_in(page, server, "root")
+    page.wait_for_selector("#alerts:not([hidden])", timeout=10000)
+    banner = page.locator("#alerts").inner_text()
+    assert "Bench: temperature above -50.0 °C" in banner
+    assert page.locator(".card[data-sensor=a1]").get_attribute("class").split().count("alarm") == 1
+    assert "alarm" not in page.locator(".card[data-sensor=b1]").get_attribute("class")
+    page.click("#units [data-unit=F]")  # the banner follows the unit
+    assert "above -58.0 °F" in page.locator("#alerts").inner_text()
+    page.click("#history summary")
+    page.wait_for_selector("#alert-list li.firing")
+    assert "still firing" in page.locator("#alert-list").inner_text()
+    page.click(".card[data-sensor=a1] .more summary")
+    page.wait_for_function(
+        "() => document.querySelector('.card[data-sensor=a1] .health').children.length > 4")
+    health = page.locator(".card[data-sensor=a1] .health").inner_text()
+    assert "good of" in health and "power cycles" in health
+    dew = page.locator(".card[data-sensor=a1] .dew").inner_text()
+    assert dew.startswith("dew point ")
+    watch.assert_clean(page)
