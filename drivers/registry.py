@@ -27,6 +27,11 @@ class DriverSpec:
     #: plausible physical range of the sensor (datasheet), used by the poller's filter
     temperature_range: tuple[float, float] = (-40.0, 80.0)
     humidity_range: tuple[float, float] = (0.0, 100.0)
+    #: readings are pushed (MQTT) rather than read: no driver to open, no read loop
+    push: bool = False
+    #: values already passed a sensorhub filter upstream (a node): skip the jump filter
+    prefiltered: bool = False
+    required_options: tuple[str, ...] = ()
 
 
 _NUM = (int, float)
@@ -59,6 +64,18 @@ DRIVER_SPECS: dict[str, DriverSpec] = {
     ),
 }
 DRIVER_SPECS["am2302"] = DRIVER_SPECS["dht22"]  # the AM2302 is a DHT22 in a case
+# Push sensors (sensorhub.mqtt_source): the range is wide because the device behind
+# them is unknown (an SHT31 or BME280 reads -40..125 °C).
+DRIVER_SPECS["mqtt"] = DriverSpec(
+    "mqtt", "", min_interval=0.1, needs_pin=False, default_timeout=5.0,
+    options={"node": (str,), "sensor": (str,)}, temperature_range=(-40.0, 125.0),
+    push=True, prefiltered=True, required_options=("node", "sensor"),
+)
+DRIVER_SPECS["mqtt_json"] = DriverSpec(
+    "mqtt_json", "", min_interval=0.1, needs_pin=False, default_timeout=5.0,
+    options={"topic": (str,), "temperature_field": (str,), "humidity_field": (str,)},
+    temperature_range=(-40.0, 125.0), push=True, required_options=("topic",),
+)
 
 MOCK_PROFILES = ("greenhouse", "cellar", "closet", "lab", "outdoor")
 

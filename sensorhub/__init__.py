@@ -63,7 +63,8 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     )
     socketio = SocketIO(app, async_mode=config.server.async_mode,
                         max_http_buffer_size=MAX_EVENT_BYTES, logger=False,
-                        engineio_logger=False)
+                        engineio_logger=False, message_queue=config.server.message_queue,
+                        channel="sensorhub")
     runtime = SocketIORuntime(socketio)
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
     users = Users(store.connect)
@@ -73,6 +74,10 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     alerts = AlertEngine(config, AlertLog(store.connect), runtime, emit=broadcaster.on_alert,
                          gpio=poller.gpio)
     poller.sinks.append(alerts)
+    if config.mqtt is not None:
+        from sensorhub.mqtt_bridge import MqttBridge
+
+        MqttBridge(config, runtime, poller, store)  # a poller source: starts with it
     hub = Hub(config=config, store=store, users=users, poller=poller,
               broadcaster=broadcaster, runtime=runtime, socketio=socketio, alerts=alerts)
     app.extensions["sensorhub"] = hub

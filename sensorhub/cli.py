@@ -1,4 +1,4 @@
-"""The ``sensorhub`` command: run, check-config, read, user, token."""
+"""The ``sensorhub`` command: run, node, check-config, read, user, token."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--async-mode", choices=("eventlet", "threading"),
                      help="override server.async_mode")
     run.add_argument("--log-level", default=os.environ.get("SENSORHUB_LOG_LEVEL", "INFO"))
+
+    node = sub.add_parser("node", help="poll the sensors and publish them to MQTT (no web)")
+    _config_arg(node)
+    node.add_argument("--log-level", default=os.environ.get("SENSORHUB_LOG_LEVEL", "INFO"))
 
     check = sub.add_parser("check-config", help="validate a config file")
     _config_arg(check)
@@ -99,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         from sensorhub.serve import serve
         return serve(_load(args.config), host=args.host, port=args.port,
                      async_mode=args.async_mode, log_level=args.log_level)
+    if args.command == "node":
+        from sensorhub.node import run_node
+        return run_node(_load(args.config), log_level=args.log_level)
     if args.command == "read":
         return _read(_load(args.config), args.sensors)
     return _manage(args)
@@ -115,7 +122,10 @@ def _read(config: Config, wanted: list[str]) -> int:
     if unknown:
         print(f"unknown sensor(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    sensors = [s for s in config.sensors if not wanted or s.id in wanted]
+    from drivers.registry import DRIVER_SPECS
+
+    sensors = [s for s in config.sensors if (not wanted or s.id in wanted)
+               and not DRIVER_SPECS[s.driver].push]  # pushed over MQTT: nothing to read
     poller = Poller(sensors, ThreadingRuntime(), gpio_backend=config.gpio_backend)
     failures = 0
     try:

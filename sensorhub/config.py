@@ -24,6 +24,13 @@ from sensorhub.alert_config import (
     parse_rules,
     parse_webhook,
 )
+from sensorhub.mqtt_config import (
+    HomeAssistantConfig,
+    MqttConfig,
+    NodeConfig,
+    check_queue_url,
+    parse_mqtt_sections,
+)
 from sensorhub.yamlcheck import (
     Checker,
     ConfigError,
@@ -51,6 +58,8 @@ class ServerConfig:
     async_mode: str = "eventlet"
     secret_key_file: Path | None = None  # default: next to the database
     session_hours: float = 24.0 * 30
+    message_queue: str | None = None  # redis://...: several web processes share rooms
+    leader_ttl: float = 10.0  # seconds a dead poller holds the lock before a standby polls
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,9 @@ class Config:
     gpio_backend: str = "rpigpio"
     webhook: WebhookConfig | None = None
     metrics: MetricsConfig | None = None  # None: GET /metrics is off
+    mqtt: MqttConfig | None = None  # the broker; None: no MQTT at all
+    node: NodeConfig | None = None  # publish this Pi's sensors under this node name
+    homeassistant: HomeAssistantConfig | None = None
 
     def room(self, room_id: str) -> RoomConfig:
         """Look a room up by id."""
@@ -127,8 +139,10 @@ def _bcm_pin(value: int) -> str | None:
 
 
 NUM = (int, float)
-TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "metrics")
-SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours")
+TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "metrics", "mqtt",
+            "node", "homeassistant")
+SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours",
+               "message_queue", "leader_ttl")
 STORAGE_KEYS = ("path", "retention_days", "flush_interval")
 ROOM_KEYS = ("id", "name", "public")
 SENSOR_KEYS = ("id", "name", "room", "driver", "interval", "pin", "power_pin", "options",
@@ -174,11 +188,12 @@ def parse_config(text: str, path: Path) -> Config:
     sensors = _sensors(c, top.get("sensors"), {r.id for r in rooms}, root)
     webhook = parse_webhook(c, top["webhook"]) if "webhook" in top else None
     metrics = parse_metrics(c, top["metrics"]) if "metrics" in top else None
+    mqtt, node, homeassistant = parse_mqtt_sections(c, top, sensors, base)
     if c.problems:
         raise ConfigError(c.problems)
     return Config(source=path, server=server, storage=storage, rooms=tuple(rooms),
                   sensors=tuple(sensors), gpio_backend=gpio_backend, webhook=webhook,
-                  metrics=metrics)
+                  metrics=metrics, mqtt=mqtt, node=node, homeassistant=homeassistant)
 
 
 def _server(c: Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
@@ -193,6 +208,9 @@ def _server(c: Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
         async_mode=c.get(n, "async_mode", "server", (str,), d.async_mode, one_of(ASYNC_MODES)),
         secret_key_file=base / key_file if key_file else None,
         session_hours=c.get(n, "session_hours", "server", NUM, d.session_hours, positive),
+        message_queue=c.get(n, "message_queue", "server", (str, type(None)), None,
+                            check_queue_url),
+        leader_ttl=c.get(n, "leader_ttl", "server", NUM, d.leader_ttl, in_range(1, 300)),
     )
 
 
@@ -287,6 +305,9 @@ def _sensor(c: Checker, item: yaml.Node, path: str, room_ids: set[str], ids: set
         else:
             pins[p] = f"{sid or path}.{key}"
     options = _options(c, n.get("options"), f"{path}.options", spec)
+    for key in spec.required_options if spec else ():
+        if key not in options:
+            c.add(n.get("options", item), f"{path}.options.{key}", f"required for driver {driver}")
     offsets = {"temperature": 0.0, "humidity": 0.0}
     if "offsets" in n:
         on = c.mapping(n["offsets"], f"{path}.offsets", ("temperature", "humidity")) or {}

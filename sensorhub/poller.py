@@ -7,6 +7,10 @@ reading, ``failing`` while reads fail, and ``offline`` once it has gone
 ``offline_after`` seconds without one. A lone failed read (DHTs fail a few
 percent of reads) is retried and not shown; three in a row make it ``failing``.
 ``power_cycle_after`` failures in a row power-cycle a sensor that has a ``power_pin``.
+
+Push sensors (MQTT) have no loop: their source calls ``ingest`` with each reading's
+own timestamp, which goes through the same filter, states and sinks, and
+``check_silence`` to turn a silent sensor ``offline``.
 """
 
 from __future__ import annotations
@@ -41,6 +45,13 @@ class Sink(Protocol):
 
     def on_reading(self, reading: Reading) -> None: ...
     def on_state(self, state: SensorState) -> None: ...
+
+
+class Source(Protocol):
+    """Something that pushes readings in (``Poller.ingest``); started with the poller."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -78,6 +89,7 @@ class _Sensor:
     open_error_at: float = 0.0
     powered_at: float | None = None  # monotonic time the power pin last went high
     started: float = 0.0  # monotonic time polling began: "silent since" before any reading
+    last_ts: float | None = None  # newest pushed ts: replays at or before it are dropped
     health: Health = field(default_factory=Health)
 
 
@@ -92,6 +104,7 @@ class Poller:
                  on_cycle: Callable[[str], None] | None = None) -> None:
         self.runtime = runtime
         self.sinks = list(sinks)
+        self.sources: list[Source] = []
         self._open_driver = open_driver
         self._wall = wall_clock
         self._mono = monotonic
@@ -112,7 +125,11 @@ class Poller:
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         """Start one background task per sensor."""
+        for source in self.sources:
+            source.start()
         for sensor in self.sensors.values():
+            if DRIVER_SPECS[sensor.cfg.driver].push:
+                continue  # its source drives it
             done = self.runtime.event()
             self._done.append(done)
             self.runtime.spawn(self._run, sensor, done)
@@ -120,6 +137,8 @@ class Poller:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every loop, then close drivers and release GPIO (hung ones are skipped)."""
         self._stop.set()
+        for source in self.sources:
+            source.stop()
         deadline = self._mono() + timeout
         for done in self._done:
             done.wait(max(0.0, deadline - self._mono()))
@@ -208,6 +227,47 @@ class Poller:
         self._accept(sensor, temperature, humidity)
         return True
 
+    def ingest(self, sensor_id: str, ts: float, temperature: float | None,
+               humidity: float | None) -> bool:
+        """Take a pushed reading made at ``ts``; return whether it was accepted.
+
+        A reading at or before the last one taken is a replay (QoS 1 redelivery, a
+        node re-sending after a crash) and is dropped before any sink sees it.
+        """
+        sensor = self.sensors[sensor_id]
+        if sensor.last_ts is not None and ts <= sensor.last_ts:
+            return False
+        sensor.health.attempts += 1
+        try:
+            temperature, humidity = self._filter(sensor, Sample(temperature, humidity))
+        except ImplausibleReadingError as error:
+            return self._failed(sensor, error)
+        sensor.last_ts = ts  # also for held-back jumps: their replays stay dropped
+        if temperature is None and humidity is None:
+            return False
+        self._accept(sensor, temperature, humidity, ts)
+        return True
+
+    def seed_last_ts(self, sensor_id: str, ts: float | None) -> None:
+        """Drop pushed readings at or before ``ts`` (the newest one already stored)."""
+        self.sensors[sensor_id].last_ts = ts
+
+    def push_failure(self, sensor_id: str, error: DriverError) -> None:
+        """Count a bad pushed message as a failed read."""
+        self._failed(self.sensors[sensor_id], error)
+
+    def report_state(self, sensor_id: str, state: str, error: str) -> None:
+        """Show a push sensor as ``failing``/``offline`` because its source says so."""
+        self._set_state(self.sensors[sensor_id], state, error)
+
+    def check_silence(self, sensor_id: str) -> None:
+        """Turn a push sensor ``offline`` once it has been silent for ``offline_after``."""
+        sensor = self.sensors[sensor_id]
+        silent_since = sensor.last_good_mono or sensor.started
+        if self._mono() - silent_since >= sensor.cfg.offline_after:
+            self._set_state(sensor, "offline", sensor.state.error if sensor.state.state ==
+                            "offline" else f"silent: no reading for {sensor.cfg.offline_after:g} s")
+
     def _ensure_driver(self, sensor: _Sensor) -> DriverError | None:
         """Set up the sensor's power pin and open its driver; the error if either fails.
 
@@ -263,7 +323,7 @@ class Poller:
         low, high = max(0.0, spec.humidity_range[0] - 10), min(100.0, spec.humidity_range[1] + 10)
         if h is not None and not low <= h <= high:
             raise ImplausibleReadingError(f"humidity {h} % is outside {low:g}..{high:g} %")
-        if sensor.accepted is not None:
+        if sensor.accepted is not None and not spec.prefiltered:
             last_t, last_h = sensor.accepted
             jumped = (t is not None and last_t is not None
                       and abs(t - last_t) > cfg.max_jump_temperature) or (
@@ -288,12 +348,14 @@ class Poller:
             for x, y, limit in ((a.temperature, b.temperature, cfg.max_jump_temperature),
                                 (a.humidity, b.humidity, cfg.max_jump_humidity)))
 
-    def _accept(self, sensor: _Sensor, t: float | None, h: float | None) -> None:
+    def _accept(self, sensor: _Sensor, t: float | None, h: float | None,
+                ts: float | None = None) -> None:
         sensor.seq += 1
         sensor.accepted = (t, h)
         sensor.consecutive_failures = sensor.failures_since_cycle = 0
         sensor.last_good_mono = self._mono()
-        reading = Reading(sensor.cfg.id, sensor.cfg.room, self._wall(), sensor.seq, t, h)
+        reading = Reading(sensor.cfg.id, sensor.cfg.room, self._wall() if ts is None else ts,
+                          sensor.seq, t, h)
         sensor.last_reading = reading
         sensor.health.good += 1
         sensor.health.last_good_ts = reading.ts
@@ -351,6 +413,10 @@ class Poller:
         else:  # a lone checksum error, retried shortly: not worth alarming anyone
             log.debug("sensor %s: %s (retrying)", cfg.id, error)
             return
+        self._set_state(sensor, state, error)
+
+    def _set_state(self, sensor: _Sensor, state: str, error: str | None) -> None:
+        cfg = sensor.cfg
         old = sensor.state
         if state == old.state and error == old.error:
             return

@@ -40,18 +40,21 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
 
         # a hung DHT read holds a worker thread; keep enough for every sensor plus the store
         tpool.set_num_threads(max(20, 2 * len(config.sensors) + 4))
+    from drivers.registry import DRIVER_SPECS
     from sensorhub import create_app
     from sensorhub.systemd import PollerWatchdog, notify, watchdog_interval
 
     app, _socketio = create_app(config, poll=False)
     hub = app.extensions["sensorhub"]
     interval = watchdog_interval()
-    if interval:
+    polled = [s for s in config.sensors if not DRIVER_SPECS[s.driver].push]
+    if interval and polled:  # pushed (MQTT) sensors have no loop to beat
         watchdog = PollerWatchdog(
-            ((s.id, s.interval + 2 * s.timeout + 10.0) for s in config.sensors), interval)
+            ((s.id, s.interval + 2 * s.timeout + 10.0) for s in polled), interval)
         hub.poller.on_cycle = watchdog.beat
         log.info("systemd watchdog: every %.0f s, pinged from the poller loops", interval)
     stop = hub.runtime.event()
+    status = [0]
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("received %s; stopping", signal.Signals(signum).name)
@@ -63,7 +66,7 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         listener, run_server = _threading_server(app, server.host, server.port)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
-    hub.start()
+    leader = _start_polling(hub, server, stop, status, None if polled else interval)
     hub.runtime.spawn(run_server)
     url_host = "127.0.0.1" if server.host in ("0.0.0.0", "::") else server.host
     log.info("sensorhub listening on http://%s:%d/ (%s mode, %d sensors)", url_host,
@@ -75,10 +78,47 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
             signal.signal(signal.SIGTERM, on_signal)
     notify("STOPPING=1")
     hub.stop()
+    if leader is not None:
+        leader.release()  # after the poller stopped: never two at once
     listener.close()
     logging.shutdown()
     sys.stdout.flush()
-    return 0
+    return status[0]
+
+
+def _start_polling(hub: Any, server: Any, stop: Any, status: list[int],
+                   ping_every: float | None) -> Any:
+    """Poll now, or (with a message queue) once this process is elected leader.
+
+    A process with nothing of its own to poll (or a standby) pings the systemd
+    watchdog from its event loop instead of from poller loops.
+    """
+    from sensorhub.systemd import notify
+
+    if ping_every:
+        def ping() -> None:
+            while not stop.wait(ping_every / 3):
+                notify("WATCHDOG=1")
+        hub.runtime.spawn(ping)
+    if not server.message_queue:
+        hub.start()
+        return None
+    from sensorhub.leader import Leader
+
+    leader = Leader(server.message_queue, ttl=server.leader_ttl)
+    hub.poller.sinks.append(leader)
+
+    def lost() -> None:
+        status[0] = 1
+        stop.set()
+
+    def standby() -> None:
+        hub.revalidate_clients()  # the leader's housekeeping only sees its own clients
+        leader.load_states(hub.poller)
+
+    log.info("message queue %s: polling only if elected leader", server.message_queue)
+    hub.runtime.spawn(leader.run, stop, hub.start, lost, standby)
+    return leader
 
 
 def _eventlet_server(app: Any, host: str, port: int) -> tuple[Any, Any]:

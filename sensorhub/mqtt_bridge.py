@@ -1,0 +1,66 @@
+"""Wire MQTT into a poller: publish our own sensors (node), take in pushed ones (hub)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from drivers.registry import DRIVER_SPECS
+from sensorhub.config import Config
+from sensorhub.mqtt_link import MqttLink, status_topic
+from sensorhub.mqtt_outbox import Outbox
+from sensorhub.mqtt_source import MqttSource
+from sensorhub.poller import Poller
+from sensorhub.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class MqttBridge:
+    """The MQTT side of one sensorhub process; a poller source started with the poller."""
+
+    def __init__(self, config: Config, runtime: Runtime, poller: Poller, store: Any) -> None:
+        assert config.mqtt is not None
+        self.store = store
+        self.poller = poller
+        node = config.node.name if config.node else None
+        pushed = [s for s in config.sensors if DRIVER_SPECS[s.driver].push]
+        own = [s for s in config.sensors if not DRIVER_SPECS[s.driver].push]
+        self.link = MqttLink(config.mqtt, will_topic=status_topic(node) if node else None,
+                             persistent=bool(pushed))
+        self.source = MqttSource(self.link, poller, runtime, pushed) if pushed else None
+        self.outbox: Outbox | None = None
+        if node is not None:
+            retained: list[tuple[str, str]] = []
+            ha = config.homeassistant
+            if ha is not None and ha.discovery:
+                from sensorhub import __version__
+                from sensorhub.mqtt_homeassistant import discovery_messages
+
+                retained = discovery_messages(ha.prefix, node, own, config.rooms, __version__)
+            self.outbox = Outbox(self.link, node, own, store.connect, runtime, retained)
+            poller.sinks.append(self.outbox)
+        self._started = False
+        poller.sources.append(self)
+
+    def start(self) -> None:
+        """Seed replay detection from the store, then connect and start both halves."""
+        if self.source is not None:
+            for s in self.source.sensors:
+                latest = self.store.latest(s.id)
+                self.poller.seed_last_ts(s.id, latest[0] if latest else None)
+            self.source.start()
+        if self.outbox is not None:
+            self.outbox.start()
+        self.link.start()
+        self._started = True
+
+    def stop(self) -> None:
+        """Stop both halves (the outbox says goodbye and saves its marks), disconnect."""
+        if not self._started:
+            return
+        if self.source is not None:
+            self.source.stop()
+        if self.outbox is not None:
+            self.outbox.stop()
+        self.link.stop()
