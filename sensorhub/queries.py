@@ -31,7 +31,7 @@ def _number(value: Any, name: str) -> float:
         raise BadRequestError(f"{name} must be a number")
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a JSON int beyond any float
         raise BadRequestError(f"{name} must be a number") from None
     if not math.isfinite(number):
         raise BadRequestError(f"{name} must be finite")

@@ -9,7 +9,9 @@ import secrets
 import stat
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, session
 
@@ -103,18 +105,45 @@ class RateLimiter:
             self._hits.pop(key, None)
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def add_security_headers(response: Response) -> Response:
     """Send the headers every response carries."""
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
     return response
 
 
+class SecurityHeadersMiddleware:
+    """WSGI wrapper that adds the headers to responses Flask never sees.
+
+    Flask-SocketIO answers ``/socket.io/`` (the Engine.IO handshake and long-polling)
+    in its own middleware, outside Flask's ``after_request``.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Call the app, adding any missing security header to its response."""
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            present = {name.lower() for name, _value in headers}
+            headers = [*headers, *((n, v) for n, v in SECURITY_HEADERS
+                                   if n.lower() not in present)]
+            return start_response(status, headers, *exc_info)
+
+        return self.app(environ, start)
+
+
 def init_app(app: Flask) -> None:
-    """Register the headers and the template helper."""
+    """Register the headers and the template helper (after SocketIO wrapped the app)."""
     app.after_request(add_security_headers)
+    app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     app.jinja_env.globals["csrf_token"] = csrf_token
