@@ -3,7 +3,8 @@
 ``asset_url('app.js')`` gives ``/static/app.js?v=<hash>``; a request carrying the
 current hash is cacheable for a year (the URL changes whenever the file does).
 Compressed bodies are made once per file version and kept in memory: the whole
-static tree is a few hundred KiB.
+static tree is a few hundred KiB. The dashboard page itself is gzipped per response
+(a few KiB, ~0.1 ms), so the first load stays under 100 KiB on the wire.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf
          ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json"}
 COMPRESSIBLE = {".js", ".css", ".svg", ".txt", ".json"}
 YEAR = 365 * 86400
+PAGE_GZIP_MIN = 1024  # bytes: below this the gzip header costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,9 @@ def make_blueprint(assets: Assets) -> Blueprint:
             response = Response(status=304)
         else:
             use_gzip = asset.gzipped is not None and "gzip" in request.accept_encodings
+            # content_type, not mimetype: the type already carries its charset
             response = Response(asset.gzipped if use_gzip else asset.body,
-                                mimetype=asset.mimetype)
+                                content_type=asset.mimetype)
             if use_gzip:
                 response.headers["Content-Encoding"] = "gzip"
         response.set_etag(etag)
@@ -100,9 +103,30 @@ def make_blueprint(assets: Assets) -> Blueprint:
     return bp
 
 
+def compress_page(response: Response) -> Response:
+    """Gzip an HTML page for clients that accept it.
+
+    Only plain GETs without a query string: a page that reflects attacker-chosen
+    input next to a secret (the CSRF token) must not be compressed (BREACH).
+    """
+    if (request.method != "GET" or request.query_string or response.status_code != 200
+            or response.mimetype != "text/html" or response.direct_passthrough
+            or response.is_streamed or "Content-Encoding" in response.headers
+            or "gzip" not in request.accept_encodings):
+        return response
+    body = response.get_data()
+    if len(body) < PAGE_GZIP_MIN:
+        return response
+    response.set_data(gzip.compress(body, 6, mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
+
+
 def init_app(app: Flask, root: Path) -> Assets:
-    """Serve ``root`` under /static and give templates ``asset_url``."""
+    """Serve ``root`` under /static, give templates ``asset_url``, gzip pages."""
     assets = Assets(root)
     app.register_blueprint(make_blueprint(assets))
     app.jinja_env.globals["asset_url"] = assets.url
+    app.after_request(compress_page)
     return assets

@@ -7,6 +7,7 @@ accepted reading and exits 0.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -121,11 +122,26 @@ def _start_polling(hub: Any, server: Any, stop: Any, status: list[int],
     return leader
 
 
+def _no_delay(listener: Any) -> None:
+    """Send every write at once (TCP_NODELAY; Linux hands it on to accepted sockets).
+
+    eventlet's WSGI server writes a response's headers and body separately, and
+    Nagle's algorithm then holds the body back until the client acknowledges the
+    headers, which a delayed ACK puts off by 40 ms: every /api/history answer and
+    every websocket message sent right behind another one waited that long.
+    """
+    import socket
+
+    with contextlib.suppress(OSError):  # not TCP (a Unix socket): nothing to do
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _eventlet_server(app: Any, host: str, port: int) -> tuple[Any, Any]:
     import eventlet
     import eventlet.wsgi
 
     listener = eventlet.listen((host, port))
+    _no_delay(listener)
 
     def run() -> None:
         eventlet.wsgi.server(listener, app, log_output=False, log=logging.getLogger("wsgi"))
@@ -137,6 +153,7 @@ def _threading_server(app: Any, host: str, port: int) -> tuple[Any, Any]:
     from werkzeug.serving import make_server
 
     server = make_server(host, port, app, threaded=True)
+    _no_delay(server.socket)
 
     class Listener:
         def close(self) -> None:

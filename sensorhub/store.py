@@ -44,6 +44,16 @@ CREATE TABLE IF NOT EXISTS {table} (
 ROLLUPS = {60_000: "rollup_1m", 900_000: "rollup_15m"}
 MAX_PENDING = 200_000  # ~2 days of 8 sensors at 2 s, kept in RAM while the disk refuses
 MAX_POINTS_LIMIT = 10_000
+# A point per bucket of a grouped query (Store._query), as history() returns it:
+# [ts s, t_avg, h_avg, t_min, t_max, h_min, h_max]; a lone reading keeps its own time,
+# a bucket of several sits at its centre; means are rounded to hundredths.
+_POINTS_SQL = """
+SELECT round(max(min(CASE WHEN n = 1 THEN ts_sum ELSE (2 * k + 1) * :step / 2 END, :hi), :lo)
+             / 1000.0, 3),
+       round(1.0 * t_sum / t_n) / 100.0, round(1.0 * h_sum / h_n) / 100.0,
+       t_min / 100.0, t_max / 100.0, h_min / 100.0, h_max / 100.0
+FROM ({grouped}) ORDER BY k
+"""
 
 # one aggregate row: bucket key -> [t_sum, t_n, t_min, t_max, h_sum, h_n, h_min, h_max, ts_sum, n]
 Agg = list[Any]
@@ -97,7 +107,9 @@ class Store:
         self._mono = monotonic
         self._wall = wall_clock
         self._pending: list[Reading] = []
-        self._lock = real_lock()  # guards _pending; held for O(1) work only
+        self._inflight: list[Reading] = []  # the batch being committed right now
+        self._taken = 0  # number of the latest batch taken for writing (meta 'batch')
+        self._lock = real_lock()  # guards the three above; held for O(1) work only
         self._flush_lock = real_lock()
         self._readers: list[sqlite3.Connection] = []
         self._ids: dict[str, int] = {}
@@ -112,6 +124,7 @@ class Store:
                 ROLLUP_SCHEMA.format(table=t) for t in ROLLUPS.values()))
             self._ids = dict(self._writer.execute("SELECT name, id FROM sensor_ids"))
             meta = dict(self._writer.execute("SELECT key, value FROM meta"))
+            self._taken = int(meta.get("batch", 0))
         except sqlite3.DatabaseError as error:
             raise StoreError(f"cannot open database {self.path}: {error}") from error
         # retention runs on a clock that ignores wall-clock jumps (see trusted_now)
@@ -167,7 +180,7 @@ class Store:
     @property
     def pending(self) -> int:
         """Readings accepted but not yet on disk."""
-        return len(self._pending)
+        return len(self._pending) + len(self._inflight)
 
     def _sensor_id(self, conn: sqlite3.Connection, name: str) -> int:
         sid = self._ids.get(name)
@@ -185,11 +198,17 @@ class Store:
         with self._flush_lock:
             with self._lock:
                 batch, self._pending = self._pending, []
-            if not batch:
-                return 0  # no commit, no fsync: an idle Pi does not wear its SD card
-            conn = self._writer
+                if not batch:
+                    return 0  # no commit, no fsync: an idle Pi does not wear its SD card
+                # still visible to history() until committed (see _unflushed)
+                self._inflight = batch
+                self._taken += 1
+                number = self._taken
             new_ids: dict[str, int] = {}
             try:
+                if self.write_error is not None:
+                    self._reopen_writer()
+                conn = self._writer
                 conn.execute("BEGIN IMMEDIATE")
                 rows = []
                 rollups: dict[int, dict[tuple[int, int], Agg]] = {w: {} for w in ROLLUPS}
@@ -208,12 +227,13 @@ class Store:
                 conn.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?)", rows)
                 for width, aggs in rollups.items():
                     self._upsert_rollup(conn, ROLLUPS[width], aggs)
-                self._write_meta(conn)
+                self._write_meta(conn, batch=number)
                 conn.execute("COMMIT")
             except sqlite3.Error as error:
                 with suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
+                    self._writer.execute("ROLLBACK")
                 with self._lock:
+                    self._inflight = []
                     self._pending[:0] = batch
                     overflow = len(self._pending) - MAX_PENDING
                     if overflow > 0:
@@ -225,6 +245,8 @@ class Store:
                               "retrying every flush", self.path, message, self.pending)
                 self.write_error = message
                 return 0
+            with self._lock:
+                self._inflight = []
             self._ids.update(new_ids)
             self.flushes += 1
             self.written += len(batch)
@@ -232,6 +254,20 @@ class Store:
                 log.warning("writing readings to %s resumed (%d written)", self.path, len(batch))
                 self.write_error = None
             return len(batch)
+
+    def _reopen_writer(self) -> None:
+        """Replace the writer with a fresh connection after a failed write.
+
+        SQLite opens a file it may not write as read-only and keeps it so even once the
+        file is writable again; a fresh connection also drops any state a disk-full or
+        I/O error left behind. Raises sqlite3.Error if the database still cannot open.
+        """
+        # close first, idle readers too: SQLite shares one read-only -shm per process
+        idle, self._readers = self._readers, []
+        for conn in [*idle, self._writer]:
+            with suppress(sqlite3.Error):
+                conn.close()
+        self._writer = self.connect()
 
     @staticmethod
     def _upsert_rollup(conn: sqlite3.Connection, table: str,
@@ -256,9 +292,36 @@ class Store:
         """
         return self._trusted0 + (self._mono() - self._mono0)
 
-    def _write_meta(self, conn: sqlite3.Connection) -> None:
-        conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                         [("trusted", repr(self.trusted_now())), ("wall", repr(self._wall()))])
+    def _write_meta(self, conn: sqlite3.Connection, batch: int | None = None) -> None:
+        rows = [("trusted", repr(self.trusted_now())), ("wall", repr(self._wall()))]
+        if batch is not None:
+            rows.append(("batch", str(batch)))
+        conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+
+    # -- reading what is not on disk yet ---------------------------------------------
+    def _unflushed(self, sensor: str) -> tuple[list[Reading], list[Reading], int]:
+        """(batch being committed, pending readings) of a sensor, and that batch's number."""
+        with self._lock:
+            return ([r for r in self._inflight if r.sensor == sensor],
+                    [r for r in self._pending if r.sensor == sensor], self._taken)
+
+    @staticmethod
+    def _committed_batch(conn: sqlite3.Connection) -> int:
+        """Number of the latest batch in this connection's read snapshot."""
+        row = conn.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _not_in(committed: int, inflight: list[Reading], pending: list[Reading], taken: int
+                ) -> list[Reading]:
+        """Of an earlier memory snapshot, the readings a DB snapshot at ``committed`` lacks.
+
+        The in-flight batch is number ``taken``; pending readings all go into a later one,
+        so a snapshot that has a later batch has them too. Taking the memory snapshot
+        first and the database second, a reading is never missed during a commit.
+        """
+        return ((inflight if committed < taken else [])
+                + (pending if committed <= taken else []))
 
     # -- retention -------------------------------------------------------------------
     def retention_cutoff(self) -> float:
@@ -290,10 +353,9 @@ class Store:
     # -- reading ---------------------------------------------------------------------
     def latest(self, sensor: str) -> tuple[float, float | None, float | None] | None:
         """The newest stored reading of a sensor as (ts, temperature, humidity)."""
-        with self._lock:
-            for r in reversed(self._pending):
-                if r.sensor == sensor:
-                    return (r.ts, r.temperature, r.humidity)
+        inflight, pending, _taken = self._unflushed(sensor)
+        for r in reversed(inflight + pending):
+            return (r.ts, r.temperature, r.humidity)
         sid = self._ids.get(sensor)
         if sid is None:
             return None
@@ -313,7 +375,8 @@ class Store:
         yet flushed are included, so a reconnecting browser can backfill up to now.
         """
         max_points = max(2, min(int(max_points), MAX_POINTS_LIMIT))
-        since_ms, until_ms = int(since * 1000), int(until * 1000)
+        # readings are stored at round(ts * 1000): widen the edges, never cut one off
+        since_ms, until_ms = math.floor(since * 1000), math.ceil(until * 1000)
         span = max(1, until_ms - since_ms)
         wanted = span / (max_points - 1)
         resolution = 1
@@ -322,22 +385,40 @@ class Store:
                 resolution = width
         step = max(1, math.ceil(wanted / resolution)) * resolution
         buckets: dict[int, Agg] = {}
+        points: list[list[Any]] = []
+        inflight, pending, taken = self._unflushed(sensor)  # before the database: see _not_in
+        unflushed = self._not_in(-1, inflight, pending, taken)
         sid = self._ids.get(sensor)
         if sid is not None:
             with self.reader() as conn:
-                for row in self._query(conn, sid, since_ms, until_ms, step, resolution):
-                    buckets[row[0]] = list(row[1:])
-        with self._lock:
-            pending = [r for r in self._pending if r.sensor == sensor]
-        for r in pending:
+                conn.execute("BEGIN")  # one snapshot for the batch number and the rows
+                try:
+                    committed = self._committed_batch(conn)
+                    unflushed = self._not_in(committed, inflight, pending, taken)
+                    # Buckets no unflushed reading falls in come out of SQLite as finished
+                    # points (the hot path: no per-point Python). Only the newest few,
+                    # which memory adds to, are merged here.
+                    first = min((t for t in (round(r.ts * 1000) for r in unflushed)
+                                 if since_ms <= t <= until_ms), default=None)
+                    split = (until_ms + 1 if first is None
+                             else max(since_ms, first // step * step))
+                    if split > since_ms:
+                        points = list(map(list, self._query(
+                            conn, sid, since_ms, split - 1, step, resolution,
+                            points_within=(since_ms, until_ms))))
+                    if split <= until_ms:
+                        for row in self._query(conn, sid, split, until_ms, step, resolution):
+                            buckets[row[0]] = list(row[1:])
+                finally:
+                    conn.execute("COMMIT")
+        for r in unflushed:
             ts = round(r.ts * 1000)
             if since_ms <= ts <= until_ms:
                 agg = buckets.setdefault(ts // step, _agg_new())
                 _agg_add(agg, _hundredths(r.temperature), _hundredths(r.humidity), ts)
-        points = []
         for key in sorted(buckets):
             a = buckets[key]
-            ts = a[8] / a[9] if a[9] == 1 else (key + 0.5) * step
+            ts = a[8] / a[9] if a[9] == 1 else (2 * key + 1) * step // 2  # centre, whole ms
             ts = min(max(ts, since_ms), until_ms)
             points.append([round(ts / 1000, 3), _mean(a[0], a[1]), _mean(a[4], a[5]),
                            _unit(a[2]), _unit(a[3]), _unit(a[6]), _unit(a[7])])
@@ -346,42 +427,60 @@ class Store:
 
     @staticmethod
     def _query(conn: sqlite3.Connection, sid: int, since_ms: int, until_ms: int, step: int,
-               resolution: int) -> Iterable[tuple[Any, ...]]:
+               resolution: int, points_within: tuple[int, int] | None = None
+               ) -> Iterable[tuple[Any, ...]]:
+        """Buckets of ``step`` ms in a range: aggregate rows ``(k, *Agg)`` by default.
+
+        With ``points_within=(lo, hi)`` (the request's edges), finished points as
+        ``history`` returns them instead, oldest first, computed by SQLite.
+        """
         if resolution == 1:
-            return conn.execute(
-                "SELECT ts / :step AS k, sum(t), count(t), min(t), max(t), sum(h), count(h), "
-                "min(h), max(h), sum(ts), count(*) FROM readings "
-                "WHERE sensor = :sid AND ts BETWEEN :a AND :b GROUP BY k",
-                {"step": step, "sid": sid, "a": since_ms, "b": until_ms})
-        table = ROLLUPS[resolution]
-        return conn.execute(
-            f"SELECT bucket * :res / :step AS k, sum(t_sum), sum(t_n), min(t_min), max(t_max), "
-            f"sum(h_sum), sum(h_n), min(h_min), max(h_max), "
-            f"sum((bucket * :res + :half) * (t_n + h_n > 0)), sum(t_n + h_n > 0) FROM {table} "
-            f"WHERE sensor = :sid AND bucket BETWEEN :a AND :b GROUP BY k",
-            {"res": resolution, "half": resolution // 2, "step": step, "sid": sid,
-             "a": since_ms // resolution, "b": until_ms // resolution})
+            sql = ("SELECT ts / :step AS k, sum(t) AS t_sum, count(t) AS t_n, min(t) AS t_min, "
+                   "max(t) AS t_max, sum(h) AS h_sum, count(h) AS h_n, min(h) AS h_min, "
+                   "max(h) AS h_max, sum(ts) AS ts_sum, count(*) AS n FROM readings "
+                   "WHERE sensor = :sid AND ts BETWEEN :a AND :b GROUP BY k")
+            params = {"step": step, "sid": sid, "a": since_ms, "b": until_ms}
+        else:
+            sql = (f"SELECT bucket * :res / :step AS k, sum(t_sum) AS t_sum, sum(t_n) AS t_n, "
+                   f"min(t_min) AS t_min, max(t_max) AS t_max, sum(h_sum) AS h_sum, "
+                   f"sum(h_n) AS h_n, min(h_min) AS h_min, max(h_max) AS h_max, "
+                   f"sum((bucket * :res + :half) * (t_n + h_n > 0)) AS ts_sum, "
+                   f"sum(t_n + h_n > 0) AS n FROM {ROLLUPS[resolution]} "
+                   f"WHERE sensor = :sid AND bucket BETWEEN :a AND :b GROUP BY k")
+            params = {"res": resolution, "half": resolution // 2, "step": step, "sid": sid,
+                      "a": since_ms // resolution, "b": until_ms // resolution}
+        if points_within is None:
+            return conn.execute(sql, params)
+        return conn.execute(_POINTS_SQL.format(grouped=sql),
+                            {**params, "lo": points_within[0], "hi": points_within[1]})
 
     def export_rows(self, sensor: str, since: float, until: float, chunk: int = 5000
                     ) -> Iterator[tuple[float, float | None, float | None]]:
         """Every reading of a sensor in a range (unflushed ones too), oldest first."""
         last = int(since * 1000) - 1
         until_ms = int(until * 1000)
+        inflight, pending, taken = self._unflushed(sensor)  # before the database: see _not_in
         sid = self._ids.get(sensor)
-        while sid is not None:
+        committed = -1
+        if sid is not None:
             with self.reader() as conn:
-                rows = conn.execute("SELECT ts, t, h FROM readings WHERE sensor = ? AND ts > ? "
-                                    "AND ts <= ? ORDER BY ts LIMIT ?",
-                                    (sid, last, until_ms, chunk)).fetchall()
-            for ts, t, h in rows:
-                yield (ts / 1000, _unit(t), _unit(h))
-            if rows:
-                last = rows[-1][0]
-            if len(rows) < chunk:
-                break
-        with self._lock:
-            pending = [r for r in self._pending if r.sensor == sensor]
-        for r in pending:
+                conn.execute("BEGIN")  # one snapshot over every chunk
+                try:
+                    committed = self._committed_batch(conn)
+                    while True:
+                        rows = conn.execute(
+                            "SELECT ts, t, h FROM readings WHERE sensor = ? AND ts > ? "
+                            "AND ts <= ? ORDER BY ts LIMIT ?",
+                            (sid, last, until_ms, chunk)).fetchall()
+                        for ts, t, h in rows:
+                            yield (ts / 1000, _unit(t), _unit(h))
+                        if rows:
+                            last = rows[-1][0]
+                        if len(rows) < chunk:
+                            break
+                finally:
+                    conn.execute("COMMIT")
+        for r in self._not_in(committed, inflight, pending, taken):
             if last < round(r.ts * 1000) <= until_ms:
                 yield (r.ts, r.temperature, r.humidity)
 
@@ -396,4 +495,8 @@ def _unit(value: int | None) -> float | None:
 
 
 def _mean(total: int, n: int) -> float | None:
-    return None if n == 0 else round(total / n / 100, 2)
+    """The mean in units, rounded to hundredths half away from zero (as _POINTS_SQL)."""
+    if n == 0:
+        return None
+    mean = total / n
+    return math.copysign(math.floor(abs(mean) + 0.5), mean) / 100 + 0.0

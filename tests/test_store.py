@@ -201,3 +201,30 @@ def test_database_size_per_reading(tmp_path: Path) -> None:
     per_reading = path.stat().st_size / (3 * 43200)
     assert per_reading < 40, f"{per_reading:.1f} bytes per reading"
 
+
+
+@pytest.mark.parametrize("max_points", [1000, 30, 7])
+def test_flushed_and_unflushed_history_agree(tmp_path: Path, max_points: int) -> None:
+    """Finished buckets come from SQL, the newest from memory: the two must not differ."""
+    values = [20.0, 20.01, -0.01, -0.02, None, 21.5, 0.0, 0.01, 35.25, 35.26]
+    flushed, held = Store(tmp_path / "a.sqlite"), Store(tmp_path / "b.sqlite")
+    for i in range(300):
+        r = reading(T0 + i * 0.5, values[i % len(values)], 50.0 + (i % 3) / 100, seq=i)
+        flushed.add(r)
+        held.add(r)
+    flushed.flush()
+    a = flushed.history("s1", T0, T0 + 150, max_points)["points"]
+    b = held.history("s1", T0, T0 + 150, max_points)["points"]
+    assert a == b and 2 <= len(a) <= max_points
+    flushed.close()
+    held.close()
+
+
+def test_means_round_half_away_from_zero(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    for i, t in enumerate([20.0, 20.01, -0.01, -0.02]):
+        store.add(reading(T0 + i, t))
+    store.flush()
+    points = store.history("s1", T0, T0 + 3.999, max_points=3)["points"]
+    assert [p[1] for p in points] == [20.01, -0.02]
+    store.close()
