@@ -1,0 +1,1 @@
+"""Benchmarks of sensorhub against a bare Flask-SocketIO app (docs/performance.md)."""
