@@ -29,8 +29,8 @@ import websocket
 
 from sensorhub.readings import Reading
 from sensorhub.store import Store
+from tests.clients import Watcher, close_all, rss_kib, thread_count
 from tests.conftest import LiveServer, start_server
-from tests.test_faults import Watcher, close_all, rss_kib, thread_count
 
 CHURN_SECONDS = float(os.environ.get("SENSORHUB_CHURN_SECONDS", "15"))
 CHURN_CLIENTS = 200

@@ -22,8 +22,8 @@ import pytest
 
 from sensorhub.readings import Reading
 from sensorhub.store import Store
+from tests.clients import Watcher
 from tests.conftest import LiveServer, start_server
-from tests.test_faults import Watcher
 
 ROUNDS = int(os.environ.get("SENSORHUB_CRASH_ROUNDS", "3"))
 FLUSH = 0.5  # storage.flush_interval of the test config

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.clients import Watcher, close_all
 from tests.conftest import LiveServer, start_server
-from tests.test_faults import Watcher, close_all
 
 PR_CAPBSET_DROP = 24
 CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2

@@ -24,8 +24,8 @@ import paho.mqtt.client as mqtt
 import pytest
 import yaml
 
+from tests.clients import Watcher as Recorder
 from tests.conftest import ROOT, LiveServer, free_port, start_server
-from tests.test_socket import Recorder
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 pytestmark = pytest.mark.skipif(not os.access(MOSQUITTO, os.X_OK), reason="needs mosquitto")

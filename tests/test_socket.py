@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,38 +10,9 @@ from typing import Any
 import pytest
 import socketio
 
+from tests.clients import Watcher as Recorder
+from tests.clients import close_all
 from tests.conftest import LiveServer
-
-
-class Recorder:
-    """A real python-socketio client that records every event it receives."""
-
-    def __init__(self, server: LiveServer, *, auth: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        self.client = socketio.Client(reconnection=False)
-        self.events: list[tuple[str, Any]] = []
-        self.snapshot = threading.Event()
-        self.lock = threading.Lock()
-
-        @self.client.on("*")
-        def catch_all(event: str, data: Any = None) -> None:
-            with self.lock:
-                self.events.append((event, data))
-            if event == "snapshot":
-                self.snapshot.set()
-
-        self.client.connect(server.url, auth=auth, headers=headers or {},
-                            transports=["websocket"], wait_timeout=10)
-        assert self.snapshot.wait(10), "no snapshot after connect"
-
-    def of(self, event: str) -> list[Any]:
-        """Payloads received for one event."""
-        with self.lock:
-            return [d for e, d in self.events if e == event]
-
-    def close(self) -> None:
-        """Disconnect."""
-        self.client.disconnect()
 
 
 @pytest.fixture
@@ -50,12 +20,7 @@ def clients() -> Iterator[list[Recorder]]:
     """Recorders that are disconnected after the test."""
     made: list[Recorder] = []
     yield made
-    # in parallel: a threading-mode server takes ~3 s to close each websocket
-    closers = [threading.Thread(target=c.close) for c in made]
-    for t in closers:
-        t.start()
-    for t in closers:
-        t.join(10)
+    close_all(made)  # in parallel: a threading-mode server takes ~3 s per websocket
 
 
 def connect(server: LiveServer, made: list[Recorder], **kwargs: Any) -> Recorder:
