@@ -10,7 +10,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 
 from sensorhub.auth import AuthError, session_principal, token_principal
-from sensorhub.broadcaster import room_key
+from sensorhub.broadcaster import batch_room_key, room_key
 from sensorhub.hub import Hub
 from sensorhub.queries import BadRequestError, parse_history
 from sensorhub.rights import ANONYMOUS, Principal, rooms_for, visible_sensors
@@ -45,8 +45,11 @@ def init_socketio(socketio: SocketIO, hub: Hub) -> None:
             raise ConnectionRefusedError(str(error)) from None
         sid = request.sid  # type: ignore[attr-defined]
         hub.clients[sid] = principal
+        # {"batch": true} in auth: coalesced `readings` messages instead of `reading`
+        key = batch_room_key if isinstance(auth, dict) and auth.get("batch") is True \
+            else room_key
         for room_id in rooms_for(principal, hub.config):
-            join_room(room_key(room_id))
+            join_room(key(room_id))
         hub.broadcaster.to_client(sid, "snapshot", hub.snapshot(principal))
 
     @socketio.on("disconnect")

@@ -182,3 +182,16 @@ def test_public_room_admits_anonymous_viewers(server_factory: Any,
     assert {r["sensor"] for r in viewer.of("reading")} == {"l1"}
     assert viewer.client.call("history", {"sensor": "a1", "since": 0}, timeout=5) == {
         "error": "unknown sensor"}
+
+
+def test_batch_clients_get_readings_arrays_of_their_room_only(
+        live_server: LiveServer, clients: list[Recorder]) -> None:
+    batcher = connect(live_server, clients, auth={"token": live_server.token("alice"),
+                                                  "batch": True})
+    time.sleep(1.5)
+    batches = batcher.of("readings")
+    assert batches and batcher.of("reading") == []
+    flat = [r for batch in batches for r in batch]
+    assert len(flat) >= 4 and {r["sensor"] for r in flat} == {"a1"}
+    seqs = [r["seq"] for r in flat]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
