@@ -52,7 +52,8 @@ from bench.history import generate
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--js-flags=--expose-gc"]  # gc() before reading the heap: live bytes only
 USER, PASSWORD = "viewer", "bench viewer password"
 KIB = 1024
 SETTLED = "() => document.body.dataset.ready === '1' && sensorhub.state.loading === 0"
@@ -266,6 +267,7 @@ def first_load(browser: Any, server: Any, timeout_ms: float) -> dict[str, Any]:
 
 
 RESET = """() => {
+  if (window.gc) window.gc();
   const b = window.__bench;
   b.longtasks.length = 0; b.lags.length = 0; b.frames = 0; b.readings = 0;
   return {t: performance.now(), heap: (performance.memory || {}).usedJSHeapSize || null,
@@ -273,6 +275,7 @@ RESET = """() => {
             (n, c) => n + c.data.datasets[0].data.length, 0)};
 }"""
 READ = """() => {
+  if (window.gc) window.gc();
   const b = window.__bench;
   return {t: performance.now(), heap: (performance.memory || {}).usedJSHeapSize || null,
           longtasks: b.longtasks, lags: b.lags, frames: b.frames, readings: b.readings,
