@@ -89,20 +89,22 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     app.register_blueprint(api.bp)
     app.register_blueprint(metrics.bp)
     events.init_socketio(socketio, hub)
-    _bootstrap_admin(users, config.storage.path.parent / "initial-admin-password")
+    app.extensions["sensorhub.first_password"] = _bootstrap_admin(
+        users, config.storage.path.parent / "initial-admin-password")
     if poll:
         hub.start()
     return app, socketio
 
 
-def _bootstrap_admin(users: Any, password_file: Path) -> None:
+def _bootstrap_admin(users: Any, password_file: Path) -> str | None:
     """On first start with no users, create ``admin`` with a random password.
 
-    The password goes to a 0600 file next to the database (and to the terminal when
-    there is one), never into the log: journald is readable by the adm group.
+    The password goes to a 0600 file next to the database (and, through
+    ``first_run_lines``, to the terminal when there is one), never into the log:
+    journald is readable by the adm group. Returns the password when it made one.
     """
     if users.count():
-        return
+        return None
     password = secrets.token_urlsafe(12)
     users.add("admin", password, admin=True)
     fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -110,5 +112,18 @@ def _bootstrap_admin(users: Any, password_file: Path) -> None:
         handle.write(password + "\n")
     log.warning("created user 'admin'; its password is in %s (change it with: "
                 "sensorhub user passwd admin, then delete the file)", password_file)
-    if sys.stderr.isatty():
-        print(f"\n  first login: admin / {password}\n", file=sys.stderr)
+    return password
+
+
+def first_run_lines(config: Config, password: str, url: str) -> list[str]:
+    """What a new user needs on the terminal after the first start, in one place."""
+    password_file = config.storage.path.parent / "initial-admin-password"
+    lines = [
+        f"sensorhub is running: open {url}",
+        f"log in as 'admin' with the password {password}",
+        f"  (also in {password_file}; change it with: sensorhub user passwd admin)",
+    ]
+    if config.server.host in ("127.0.0.1", "localhost", "::1"):
+        lines.append(f"only this machine can connect: set server.host: 0.0.0.0 in "
+                     f"{config.source} to let phones and laptops on the LAN in")
+    return lines

@@ -73,6 +73,13 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
     log.info("sensorhub listening on http://%s:%d/ (%s mode, %d sensors)", url_host,
              server.port, server.async_mode, len(config.sensors))
     notify(f"READY=1\nSTATUS=listening on {server.host}:{server.port}")
+    first_password = app.extensions.get("sensorhub.first_password")
+    if first_password and sys.stderr.isatty():
+        from sensorhub import first_run_lines
+
+        url = f"http://{url_host}:{server.port}/"
+        print("\n" + "\n".join("  " + line for line in first_run_lines(
+            config, first_password, url)) + "\n", file=sys.stderr, flush=True)
     while not stop.wait(1.0):
         # Blinka's PulseIn installs a SIGTERM handler that exits 1; ours must win
         if signal.getsignal(signal.SIGTERM) is not on_signal:
