@@ -303,7 +303,7 @@ def _connect_db(db_path: Path) -> sqlite3.Connection:
 
 def make_tokens(db_path: Path, rooms: Sequence[str], per_room: int) -> dict[str, list[str]]:
     """One user per room and ``per_room`` API tokens for each: room -> tokens."""
-    from sensorhub.users import Users
+    from sensorhub.storage.users import Users
 
     users = Users(lambda: _connect_db(db_path))
     tokens: dict[str, list[str]] = {}
@@ -317,7 +317,7 @@ def make_tokens(db_path: Path, rooms: Sequence[str], per_room: int) -> dict[str,
 
 def admin_token(db_path: Path) -> str:
     """An API token of an admin user (made if needed)."""
-    from sensorhub.users import Users
+    from sensorhub.storage.users import Users
 
     users = Users(lambda: _connect_db(db_path))
     if users.get("bench-admin") is None:

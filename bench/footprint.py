@@ -66,7 +66,7 @@ with warnings.catch_warnings():
 eventlet.monkey_patch()
 from sensorhub.config import load_config
 from sensorhub import create_app
-import sensorhub.serve, sensorhub.systemd
+import sensorhub.service.serve, sensorhub.service.systemd
 app, socketio = create_app(load_config(sys.argv[1]), poll=False)
 print(json.dumps(sorted(sys.modules)))
 """

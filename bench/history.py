@@ -84,7 +84,7 @@ def generate(path: Path, sensors: list[str], days: float, interval: float,
     Same schema and layout as the store writes: rows of all sensors interleaved in
     time order, committed in batches, each batch adding its rollup rows.
     """
-    from sensorhub.store import ROLLUPS, Store
+    from sensorhub.storage.store import ROLLUPS, Store
 
     Store(path).close()  # the schema, exactly as the product makes it
     conn = sqlite3.connect(path, isolation_level=None)
@@ -130,7 +130,7 @@ def generate(path: Path, sensors: list[str], days: float, interval: float,
 # -- queries ----------------------------------------------------------------------------
 def time_store(path: Path, sensors: list[str], end: float, repeats: int) -> dict[str, Any]:
     """Store.history in-process: first (cold) call and warm p50/p99 per span."""
-    from sensorhub.store import Store
+    from sensorhub.storage.store import Store
 
     store = Store(path)
     out: dict[str, Any] = {}
@@ -199,7 +199,7 @@ def ingest_worker(path: str, sensors: list[str], hours: float, interval: float,
                   flush_every: float) -> dict[str, Any]:
     """Feed ``hours`` of readings through Store.add/flush as fast as possible."""
     from sensorhub.readings import Reading
-    from sensorhub.store import Store
+    from sensorhub.storage.store import Store
 
     store = Store(path)
     row = store.connect().execute("SELECT max(ts) FROM readings").fetchone()[0]

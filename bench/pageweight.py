@@ -141,7 +141,7 @@ def prepare_db(sensors: list[dict[str, Any]], days: float, interval: float) -> A
     """A callback for start_sensorhub: history for the sensors and the viewer user."""
     def prepare(db_path: Path) -> None:
         from bench.common import _connect_db
-        from sensorhub.users import Users
+        from sensorhub.storage.users import Users
 
         if days > 0:
             generate(db_path, [s["id"] for s in sensors], days, interval)

@@ -132,7 +132,7 @@ class Client:
 
 def make_tokens(db: Path, clients: int) -> list[tuple[str, list[str]]]:
     """Users and tokens straight in the server's database; (token, rooms) per client."""
-    from sensorhub.users import Users
+    from sensorhub.storage.users import Users
 
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(db, timeout=10, isolation_level=None)

@@ -64,7 +64,7 @@ DRIVER_SPECS: dict[str, DriverSpec] = {
     ),
 }
 DRIVER_SPECS["am2302"] = DRIVER_SPECS["dht22"]  # the AM2302 is a DHT22 in a case
-# Push sensors (sensorhub.mqtt_source): the range is wide because the device behind
+# Push sensors (sensorhub.mqtt.source): the range is wide because the device behind
 # them is unknown (an SHT31 or BME280 reads -40..125 °C).
 DRIVER_SPECS["mqtt"] = DriverSpec(
     "mqtt", "", min_interval=0.1, needs_pin=False, default_timeout=5.0,

@@ -42,14 +42,14 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     from flask import Flask
     from flask_socketio import SocketIO
 
-    from sensorhub import api, assets, auth, events, metrics, security, views
-    from sensorhub.alerts import AlertEngine, AlertLog
-    from sensorhub.broadcaster import Broadcaster, StoreSink
+    from sensorhub.alerts.engine import AlertEngine, AlertLog
     from sensorhub.hub import Hub
-    from sensorhub.poller import Poller
+    from sensorhub.polling.loop import Poller
     from sensorhub.runtime import SocketIORuntime
-    from sensorhub.store import Store
-    from sensorhub.users import Users
+    from sensorhub.storage.store import Store
+    from sensorhub.storage.users import Users
+    from sensorhub.web import api, assets, auth, events, metrics, security, views
+    from sensorhub.web.broadcaster import Broadcaster, StoreSink
 
     app = Flask(__name__, static_folder=None, template_folder=str(ROOT / "templates"))
     app.config.update(
@@ -75,7 +75,7 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
                          gpio=poller.gpio)
     poller.sinks.append(alerts)
     if config.mqtt is not None:
-        from sensorhub.mqtt_bridge import MqttBridge
+        from sensorhub.mqtt.bridge import MqttBridge
 
         MqttBridge(config, runtime, poller, store)  # a poller source: starts with it
     hub = Hub(config=config, store=store, users=users, poller=poller,

@@ -1,5 +1,5 @@
 """``python -m sensorhub`` is the ``sensorhub`` command."""
 
-from sensorhub.cli import main
+from sensorhub.service.cli import main
 
 raise SystemExit(main())

@@ -8,16 +8,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sensorhub.alerts import AlertEngine
-from sensorhub.broadcaster import Broadcaster
+from sensorhub.alerts.engine import AlertEngine
 from sensorhub.config import Config
-from sensorhub.poller import Poller
+from sensorhub.polling.loop import Poller
 from sensorhub.readings import Reading
 from sensorhub.rights import Principal, rooms_for, visible_sensors
 from sensorhub.runtime import Runtime
-from sensorhub.security import RateLimiter
-from sensorhub.store import Store
-from sensorhub.users import Users
+from sensorhub.storage.store import Store
+from sensorhub.storage.users import Users
+from sensorhub.web.broadcaster import Broadcaster
+from sensorhub.web.security import RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import pytest
 import requests
 import yaml
 
-from sensorhub.users import Users
+from sensorhub.storage.users import Users
 from tests.fakes.fixtures import fake_hardware, no_hardware  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent

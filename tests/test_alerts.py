@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from drivers.gpio import MockGpioBackend
-from sensorhub.alerts import AlertEngine, AlertLog
+from sensorhub.alerts.engine import AlertEngine, AlertLog
 from sensorhub.config import parse_config
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import ThreadingRuntime
-from sensorhub.store import Store
+from sensorhub.storage.store import Store
 
 CONFIG = """
 rooms: [{id: a}, {id: b}]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from sensorhub import assets
+from sensorhub.web import assets
 
 PAGE = "<!doctype html><title>x</title>" + "<p>sensor</p>" * 200
 

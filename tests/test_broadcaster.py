@@ -8,8 +8,8 @@ from typing import Any
 
 from socketio import PubSubManager
 
-from sensorhub.broadcaster import Broadcaster, batch_room_key, room_key
 from sensorhub.readings import Reading, SensorState
+from sensorhub.web.broadcaster import Broadcaster, batch_room_key, room_key
 
 
 class FakeSocketIO:

@@ -28,7 +28,7 @@ import requests
 import websocket
 
 from sensorhub.readings import Reading
-from sensorhub.store import Store
+from sensorhub.storage.store import Store
 from tests.clients import Watcher, close_all, rss_kib, thread_count
 from tests.conftest import LiveServer, start_server
 

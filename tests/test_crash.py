@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from sensorhub.readings import Reading
-from sensorhub.store import Store
+from sensorhub.storage.store import Store
 from tests.clients import Watcher
 from tests.conftest import LiveServer, start_server
 

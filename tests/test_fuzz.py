@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sensorhub.config import Config, ConfigError, parse_config
-from sensorhub.queries import MAX_POINTS, MAX_SPAN, BadRequestError, HistoryQuery, parse_history
+from sensorhub.web.queries import MAX_POINTS, MAX_SPAN, BadRequestError, HistoryQuery, parse_history
 
 EXAMPLES = int(os.environ.get("SENSORHUB_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from sensorhub.config import SensorConfig
-from sensorhub.mqtt_source import MqttSource
-from sensorhub.poller import Poller
+from sensorhub.mqtt.source import MqttSource
+from sensorhub.polling.loop import Poller
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import ThreadingRuntime
 

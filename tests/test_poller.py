@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-import sensorhub.poller as poller_module
+import sensorhub.polling.loop as poller_module
 from drivers.base import DriverBase, Sample
 from drivers.dht import DHT22Driver
 from drivers.errors import ChecksumError, DriverError, SensorNotFoundError
@@ -27,7 +27,7 @@ from drivers.gpio import PowerSwitch
 from drivers.mock import MockDriver
 from drivers.registry import open_driver
 from sensorhub.config import SensorConfig, parse_config
-from sensorhub.poller import Poller
+from sensorhub.polling.loop import Poller
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import ThreadingRuntime
 

@@ -13,9 +13,9 @@ from typing import Any
 import socketio
 
 from sensorhub.config import parse_config
-from sensorhub.poller import Poller
+from sensorhub.polling.loop import Poller
 from sensorhub.runtime import ThreadingRuntime
-from sensorhub.systemd import PollerWatchdog
+from sensorhub.service.systemd import PollerWatchdog
 from tests.conftest import start_server
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sensorhub.readings import Reading
-from sensorhub.store import Store
+from sensorhub.storage.store import Store
 
 T0 = 1_790_000_000.0  # a fixed epoch second, so buckets are reproducible
 

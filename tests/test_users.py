@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sensorhub.store import Store
-from sensorhub.users import UserError, Users
+from sensorhub.storage.store import Store
+from sensorhub.storage.users import UserError, Users
 
 
 @pytest.fixture

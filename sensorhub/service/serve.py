@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from sensorhub.config import Config
-from sensorhub.logs import setup_logging
+from sensorhub.service.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         tpool.set_num_threads(max(20, 2 * len(config.sensors) + 4))
     from drivers.registry import DRIVER_SPECS
     from sensorhub import create_app
-    from sensorhub.systemd import PollerWatchdog, notify, watchdog_interval
+    from sensorhub.service.systemd import PollerWatchdog, notify, watchdog_interval
 
     app, _socketio = create_app(config, poll=False)
     hub = app.extensions["sensorhub"]
@@ -101,7 +101,7 @@ def _start_polling(hub: Any, server: Any, stop: Any, status: list[int],
     A process with nothing of its own to poll (or a standby) pings the systemd
     watchdog from its event loop instead of from poller loops.
     """
-    from sensorhub.systemd import notify
+    from sensorhub.service.systemd import notify
 
     if ping_every:
         def ping() -> None:
@@ -111,7 +111,7 @@ def _start_polling(hub: Any, server: Any, stop: Any, status: list[int],
     if not server.message_queue:
         hub.start()
         return None
-    from sensorhub.leader import Leader
+    from sensorhub.service.leader import Leader
 
     leader = Leader(server.message_queue, ttl=server.leader_ttl)
     hub.poller.sinks.append(leader)

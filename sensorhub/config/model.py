@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from drivers.registry import DRIVER_SPECS, MOCK_PROFILES
-from sensorhub.alert_config import (
+from sensorhub.config.alerts import (
     AlertRule,
     MetricsConfig,
     WebhookConfig,
@@ -24,14 +24,7 @@ from sensorhub.alert_config import (
     parse_rules,
     parse_webhook,
 )
-from sensorhub.mqtt_config import (
-    HomeAssistantConfig,
-    MqttConfig,
-    NodeConfig,
-    check_queue_url,
-    parse_mqtt_sections,
-)
-from sensorhub.yamlcheck import (
+from sensorhub.config.checker import (
     Checker,
     ConfigError,
     Problem,
@@ -39,6 +32,13 @@ from sensorhub.yamlcheck import (
     in_range,
     one_of,
     positive,
+)
+from sensorhub.config.mqtt import (
+    HomeAssistantConfig,
+    MqttConfig,
+    NodeConfig,
+    check_queue_url,
+    parse_mqtt_sections,
 )
 
 __all__ = ["Config", "ConfigError", "Problem", "load_config", "parse_config"]

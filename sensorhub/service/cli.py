@@ -100,11 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config}: ok ({len(config.rooms)} rooms, {len(config.sensors)} sensors)")
         return 0
     if args.command == "run":
-        from sensorhub.serve import serve
+        from sensorhub.service.serve import serve
         return serve(_load(args.config), host=args.host, port=args.port,
                      async_mode=args.async_mode, log_level=args.log_level)
     if args.command == "node":
-        from sensorhub.node import run_node
+        from sensorhub.service.node import run_node
         return run_node(_load(args.config), log_level=args.log_level)
     if args.command == "read":
         return _read(_load(args.config), args.sensors)
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _read(config: Config, wanted: list[str]) -> int:
     from drivers.errors import DriverError
-    from sensorhub.poller import Poller
+    from sensorhub.polling.loop import Poller
     from sensorhub.runtime import ThreadingRuntime
 
     logging.basicConfig(level=logging.CRITICAL)  # one line per sensor below, no log noise
@@ -155,8 +155,8 @@ def _password(from_stdin: bool) -> str:
 
 
 def _manage(args: argparse.Namespace) -> int:
-    from sensorhub.store import Store
-    from sensorhub.users import UserError, Users
+    from sensorhub.storage.store import Store
+    from sensorhub.storage.users import UserError, Users
 
     config = _load(args.config)
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
@@ -173,7 +173,7 @@ def _manage(args: argparse.Namespace) -> int:
 
 
 def _user(args: argparse.Namespace, config: Config, users: object) -> int:
-    from sensorhub.users import Users
+    from sensorhub.storage.users import Users
 
     assert isinstance(users, Users)
     if args.action == "add":
@@ -198,7 +198,7 @@ def _user(args: argparse.Namespace, config: Config, users: object) -> int:
 
 
 def _token(args: argparse.Namespace, users: object) -> int:
-    from sensorhub.users import Users
+    from sensorhub.storage.users import Users
 
     assert isinstance(users, Users)
     if args.action == "create":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from sensorhub.auth import AuthError, hub, session_principal
+from sensorhub.web.auth import AuthError, hub, session_principal
 
 bp = Blueprint("views", __name__)
 

@@ -11,7 +11,7 @@ PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERR
 
 
 class JournalFormatter(logging.Formatter):
-    """``<6>sensorhub.poller: message``: journald adds the time and reads the level."""
+    """``<6>sensorhub.polling.loop: message``: journald adds the time and reads the level."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record).replace("\n", " | ")

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sensorhub.mqtt_config import MqttConfig
+from sensorhub.config.mqtt import MqttConfig
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 
-from sensorhub.auth import AuthError, session_principal, token_principal
-from sensorhub.broadcaster import batch_room_key, room_key
 from sensorhub.hub import Hub
-from sensorhub.queries import BadRequestError, parse_history
 from sensorhub.rights import ANONYMOUS, Principal, rooms_for, visible_sensors
-from sensorhub.security import RateLimiter
+from sensorhub.web.auth import AuthError, session_principal, token_principal
+from sensorhub.web.broadcaster import batch_room_key, room_key
+from sensorhub.web.queries import BadRequestError, parse_history
+from sensorhub.web.security import RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from drivers.registry import DRIVER_SPECS
 from sensorhub.config import Config
-from sensorhub.mqtt_link import MqttLink, status_topic
-from sensorhub.mqtt_outbox import Outbox
-from sensorhub.mqtt_source import MqttSource
-from sensorhub.poller import Poller
+from sensorhub.mqtt.link import MqttLink, status_topic
+from sensorhub.mqtt.outbox import Outbox
+from sensorhub.mqtt.source import MqttSource
+from sensorhub.polling.loop import Poller
 from sensorhub.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class MqttBridge:
             ha = config.homeassistant
             if ha is not None and ha.discovery:
                 from sensorhub import __version__
-                from sensorhub.mqtt_homeassistant import discovery_messages
+                from sensorhub.mqtt.homeassistant import discovery_messages
 
                 retained = discovery_messages(ha.prefix, node, own, config.rooms, __version__)
             self.outbox = Outbox(self.link, node, own, store.connect, runtime, retained)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from sensorhub.yamlcheck import Checker, describe, in_range, one_of
+from sensorhub.config.checker import Checker, describe, in_range, one_of
 
 NUM = (int, float)
 RULE_KEYS = ("quantity", "above", "below", "for", "clear_hysteresis", "output_pin", "active")

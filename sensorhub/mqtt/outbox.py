@@ -20,7 +20,7 @@ from contextlib import suppress
 from typing import Any
 
 from sensorhub.config import SensorConfig
-from sensorhub.mqtt_link import ONLINE, MqttLink, reading_topic, state_topic, status_topic
+from sensorhub.mqtt.link import ONLINE, MqttLink, reading_topic, state_topic, status_topic
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import Event, Runtime
 

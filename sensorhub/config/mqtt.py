@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from sensorhub.yamlcheck import Checker, in_range
+from sensorhub.config.checker import Checker, in_range
 
 MQTT_KEYS = ("url", "username", "password", "client_id", "ca_file", "keepalive")
 NODE_KEYS = ("name",)

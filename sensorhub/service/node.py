@@ -1,7 +1,7 @@
 """``sensorhub node``: poll this Pi's sensors and publish them to MQTT; no web server.
 
 The node keeps every reading in its own SQLite store, which doubles as the buffer
-while the broker is unreachable (sensorhub.mqtt_outbox).
+while the broker is unreachable (sensorhub.mqtt.outbox).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from sensorhub.config import Config
-from sensorhub.logs import setup_logging
+from sensorhub.service.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +22,11 @@ RETENTION_EVERY = 3600.0
 
 def run_node(config: Config, *, log_level: str = "INFO") -> int:
     """Poll and publish until SIGTERM/SIGINT; return the exit status."""
-    from sensorhub.broadcaster import StoreSink
-    from sensorhub.mqtt_bridge import MqttBridge
-    from sensorhub.poller import Poller
+    from sensorhub.mqtt.bridge import MqttBridge
+    from sensorhub.polling.loop import Poller
     from sensorhub.runtime import ThreadingRuntime
-    from sensorhub.store import Store
+    from sensorhub.storage.store import Store
+    from sensorhub.web.broadcaster import StoreSink
 
     setup_logging(log_level)
     if config.mqtt is None or config.node is None:

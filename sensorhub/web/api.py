@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from sensorhub.auth import AuthError, hub, request_principal
-from sensorhub.queries import BadRequestError, parse_history
 from sensorhub.rights import Principal, visible_sensors
+from sensorhub.web.auth import AuthError, hub, request_principal
+from sensorhub.web.queries import BadRequestError, parse_history
 
 bp = Blueprint("api", __name__)
 

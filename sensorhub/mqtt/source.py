@@ -16,8 +16,8 @@ from typing import Any
 
 from drivers.errors import DriverError
 from sensorhub.config import SensorConfig
-from sensorhub.mqtt_link import OFFLINE, MqttLink, reading_topic, state_topic, status_topic
-from sensorhub.poller import Poller
+from sensorhub.mqtt.link import OFFLINE, MqttLink, reading_topic, state_topic, status_topic
+from sensorhub.polling.loop import Poller
 from sensorhub.runtime import Event, Runtime
 
 log = logging.getLogger(__name__)

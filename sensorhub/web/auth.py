@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from werkzeug.wrappers import Response
 
 from sensorhub.rights import ANONYMOUS, Principal
-from sensorhub.security import csrf_ok
+from sensorhub.web.security import csrf_ok
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)

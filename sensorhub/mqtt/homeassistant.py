@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sensorhub.config import RoomConfig, SensorConfig
-from sensorhub.mqtt_link import OFFLINE, ONLINE, reading_topic, state_topic, status_topic
+from sensorhub.mqtt.link import OFFLINE, ONLINE, reading_topic, state_topic, status_topic
 
 QUANTITIES = {  # quantity -> (device_class, unit, entity name)
     "temperature": ("temperature", "°C", "Temperature"),

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sensorhub.alert_config import AlertRule, WebhookConfig
 from sensorhub.config import Config, SensorConfig
+from sensorhub.config.alerts import AlertRule, WebhookConfig
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import Runtime
 

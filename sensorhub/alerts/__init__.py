@@ -1,0 +1,1 @@
+"""Alerts: decide when an alert fires or clears, and tell the channels."""

@@ -1,0 +1,1 @@
+"""Running sensorhub: the command line, the server process, the node, systemd."""

@@ -1,0 +1,1 @@
+"""Storage: the SQLite file (readings, rollups, users, tokens), one writer."""

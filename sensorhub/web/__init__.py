@@ -1,0 +1,1 @@
+"""The web side: Flask routes, Socket.IO events, the broadcaster, security."""
