@@ -141,8 +141,10 @@ def prepare_db(sensors: list[dict[str, Any]], days: float, interval: float) -> A
     """A callback for start_sensorhub: history for the sensors and the viewer user."""
     def prepare(db_path: Path) -> None:
         from bench.common import _connect_db
+        from sensorhub.storage.store import Store
         from sensorhub.storage.users import Users
 
+        Store(db_path).close()  # the schema, exactly as the product makes it
         if days > 0:
             generate(db_path, [s["id"] for s in sensors], days, interval)
         Users(lambda: _connect_db(db_path)).add(USER, PASSWORD, admin=True)

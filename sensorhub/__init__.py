@@ -49,7 +49,7 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     from sensorhub.storage.store import Store
     from sensorhub.storage.users import Users
     from sensorhub.web import api, assets, auth, events, metrics, security, views
-    from sensorhub.web.broadcaster import Broadcaster, StoreSink
+    from sensorhub.web.broadcaster import Broadcaster
 
     app = Flask(__name__, static_folder=None, template_folder=str(ROOT / "templates"))
     app.config.update(
@@ -69,7 +69,7 @@ def create_app(config: Config, *, poll: bool = True) -> tuple[Flask, SocketIO]:
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
     users = Users(store.connect)
     broadcaster = Broadcaster(socketio)
-    poller = Poller(config.sensors, runtime, [StoreSink(store), broadcaster],
+    poller = Poller(config.sensors, runtime, [store, broadcaster],
                     gpio_backend=config.gpio_backend)
     alerts = AlertEngine(config, AlertLog(store.connect), runtime, emit=broadcaster.on_alert,
                          gpio=poller.gpio)

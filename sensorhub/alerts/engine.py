@@ -26,12 +26,6 @@ from sensorhub.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY, sensor TEXT NOT NULL, room TEXT NOT NULL, kind TEXT NOT NULL,
-    since REAL NOT NULL, value REAL, threshold REAL, cleared REAL, cleared_value REAL);
-CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (since);
-"""
 OFFLINE = "offline"
 WEBHOOK_QUEUE = 200
 
@@ -41,11 +35,6 @@ class AlertLog:
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
-        conn = connect()
-        try:
-            conn.executescript(SCHEMA)
-        finally:
-            conn.close()
 
     def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         conn = self._connect()

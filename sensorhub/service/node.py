@@ -26,7 +26,6 @@ def run_node(config: Config, *, log_level: str = "INFO") -> int:
     from sensorhub.polling.loop import Poller
     from sensorhub.runtime import ThreadingRuntime
     from sensorhub.storage.store import Store
-    from sensorhub.web.broadcaster import StoreSink
 
     setup_logging(log_level)
     if config.mqtt is None or config.node is None:
@@ -34,7 +33,7 @@ def run_node(config: Config, *, log_level: str = "INFO") -> int:
         return 2
     runtime = ThreadingRuntime()
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
-    poller = Poller(config.sensors, runtime, [StoreSink(store)],
+    poller = Poller(config.sensors, runtime, [store],
                     gpio_backend=config.gpio_backend)
     bridge = MqttBridge(config, runtime, poller, store)
     stop = threading.Event()

@@ -1,4 +1,4 @@
-"""Users and API tokens, kept in the state database.
+"""Users and API tokens, kept in the state database (tables: storage.schema).
 
 Passwords are hashed with werkzeug (scrypt); tokens are long random strings of which
 only a SHA-256 is stored (they carry 256 bits of entropy, so a fast hash is enough
@@ -20,14 +20,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from sensorhub.rights import Principal
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY, password TEXT NOT NULL, admin INTEGER NOT NULL DEFAULT 0,
-    rooms TEXT NOT NULL DEFAULT '', epoch INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens (
-    id INTEGER PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-    label TEXT NOT NULL DEFAULT '', digest TEXT NOT NULL UNIQUE, created REAL NOT NULL);
-"""
 TOKEN_PREFIX = "shb_"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 # checked against when a user does not exist, so timing does not reveal which names do
@@ -66,9 +58,8 @@ class Users:
     """User and token operations over short-lived SQLite connections."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        """Work on the database ``connect`` opens (its schema made by storage.schema)."""
         self._connect = connect
-        with self._conn() as conn:
-            conn.executescript(SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         conn = self._connect()

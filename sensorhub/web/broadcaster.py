@@ -89,17 +89,3 @@ class Broadcaster:
 def _both(room_id: str) -> list[str]:
     """Every client of a room, whichever way it takes readings."""
     return [room_key(room_id), batch_room_key(room_id)]
-
-
-class StoreSink:
-    """A poller sink that queues readings for the store's next batch."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def on_reading(self, reading: Reading) -> None:
-        """Queue the reading."""
-        self.store.add(reading)
-
-    def on_state(self, state: SensorState) -> None:
-        """States are not stored (yet)."""

@@ -1,0 +1,94 @@
+"""The one SQLite schema: a version number (``PRAGMA user_version``) and ordered migrations.
+
+Every table of the state database is created here and nowhere else: readings and
+rollups, users and tokens, alert episodes, the small ``meta`` table (batch number,
+trusted clock, MQTT publish marks). A migration is a list of statements applied in
+one transaction together with the new version number, so a power cut leaves the
+file either before or after the step, never between. Version 1 is the schema of
+sensorhub 0.1.0, which had no version: its ``IF NOT EXISTS`` statements adopt such a
+file as it is, rows untouched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+#: rollup levels: bucket width in ms -> table
+ROLLUPS = {60_000: "rollup_1m", 900_000: "rollup_15m"}
+
+_ROLLUP_TABLE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    sensor INTEGER NOT NULL, bucket INTEGER NOT NULL,
+    t_sum INTEGER NOT NULL, t_n INTEGER NOT NULL, t_min INTEGER, t_max INTEGER,
+    h_sum INTEGER NOT NULL, h_n INTEGER NOT NULL, h_min INTEGER, h_max INTEGER,
+    PRIMARY KEY (sensor, bucket)) WITHOUT ROWID"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step from ``version - 1`` to ``version``."""
+
+    version: int
+    why: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the tables of sensorhub 0.1.0 (adopts such a file unchanged)", (
+        "CREATE TABLE IF NOT EXISTS sensor_ids (id INTEGER PRIMARY KEY, name TEXT NOT NULL "
+        "UNIQUE)",
+        "CREATE TABLE IF NOT EXISTS readings (sensor INTEGER NOT NULL, ts INTEGER NOT NULL, "
+        "t INTEGER, h INTEGER, PRIMARY KEY (sensor, ts)) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        *(_ROLLUP_TABLE.format(table=table) for table in ROLLUPS.values()),
+        "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, password TEXT NOT NULL, "
+        "admin INTEGER NOT NULL DEFAULT 0, rooms TEXT NOT NULL DEFAULT '', "
+        "epoch INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS tokens (id INTEGER PRIMARY KEY, user TEXT NOT NULL "
+        "REFERENCES users(name) ON DELETE CASCADE, label TEXT NOT NULL DEFAULT '', "
+        "digest TEXT NOT NULL UNIQUE, created REAL NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, sensor TEXT NOT NULL, "
+        "room TEXT NOT NULL, kind TEXT NOT NULL, since REAL NOT NULL, value REAL, "
+        "threshold REAL, cleared REAL, cleared_value REAL)",
+        "CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (since)",
+    )),
+)
+VERSION = MIGRATIONS[-1].version
+
+
+class SchemaError(RuntimeError):
+    """The database cannot be brought to this release's schema."""
+
+
+def version(conn: sqlite3.Connection) -> int:
+    """The schema version a database file is at (0: new, or from sensorhub 0.1.0)."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Apply every migration the database lacks, each in its own transaction.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). Returns the number
+    of steps applied; a database from a newer release is refused, never downgraded.
+    """
+    current = version(conn)
+    latest = migrations[-1].version
+    if current > latest:
+        raise SchemaError(f"the database is at schema {current}, newer than this release "
+                          f"knows ({latest}): upgrade sensorhub or restore a backup")
+    applied = 0
+    for step in migrations:
+        if step.version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in step.statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(step.version)}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied += 1
+    return applied
