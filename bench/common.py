@@ -301,11 +301,18 @@ def _connect_db(db_path: Path) -> sqlite3.Connection:
     return conn
 
 
-def make_tokens(db_path: Path, rooms: Sequence[str], per_room: int) -> dict[str, list[str]]:
-    """One user per room and ``per_room`` API tokens for each: room -> tokens."""
+def _users(db_path: Path) -> Any:
+    """Users of a sensorhub database, made with the product's own schema if new."""
+    from sensorhub.storage.store import Store
     from sensorhub.storage.users import Users
 
-    users = Users(lambda: _connect_db(db_path))
+    Store(db_path).close()
+    return Users(lambda: _connect_db(db_path))
+
+
+def make_tokens(db_path: Path, rooms: Sequence[str], per_room: int) -> dict[str, list[str]]:
+    """One user per room and ``per_room`` API tokens for each: room -> tokens."""
+    users = _users(db_path)
     tokens: dict[str, list[str]] = {}
     for room in rooms:
         name = f"bench-{room}"
@@ -317,9 +324,7 @@ def make_tokens(db_path: Path, rooms: Sequence[str], per_room: int) -> dict[str,
 
 def admin_token(db_path: Path) -> str:
     """An API token of an admin user (made if needed)."""
-    from sensorhub.storage.users import Users
-
-    users = Users(lambda: _connect_db(db_path))
+    users = _users(db_path)
     if users.get("bench-admin") is None:
         users.add("bench-admin", "bench admin password", admin=True)
     return users.create_token("bench-admin", "bench")[1]

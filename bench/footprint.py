@@ -65,7 +65,7 @@ with warnings.catch_warnings():
     import eventlet
 eventlet.monkey_patch()
 from sensorhub.config import load_config
-from sensorhub import create_app
+from sensorhub.app import create_app
 import sensorhub.service.serve, sensorhub.service.systemd
 app, socketio = create_app(load_config(sys.argv[1]), poll=False)
 print(json.dumps(sorted(sys.modules)))

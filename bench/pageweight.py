@@ -140,14 +140,11 @@ def login_cookies(server: Any) -> list[dict[str, Any]]:
 def prepare_db(sensors: list[dict[str, Any]], days: float, interval: float) -> Any:
     """A callback for start_sensorhub: history for the sensors and the viewer user."""
     def prepare(db_path: Path) -> None:
-        from bench.common import _connect_db
-        from sensorhub.storage.store import Store
-        from sensorhub.storage.users import Users
+        from bench.common import _users
 
-        Store(db_path).close()  # the schema, exactly as the product makes it
         if days > 0:
             generate(db_path, [s["id"] for s in sensors], days, interval)
-        Users(lambda: _connect_db(db_path)).add(USER, PASSWORD, admin=True)
+        _users(db_path).add(USER, PASSWORD, admin=True)
     return prepare
 
 

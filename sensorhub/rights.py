@@ -27,6 +27,11 @@ class Principal:
 ANONYMOUS = Principal(kind="anonymous")
 
 
+def anonymous_may_watch(config: Config) -> bool:
+    """The public-room rule: anonymous viewers may connect when any room is public."""
+    return any(r.public for r in config.rooms)
+
+
 def rooms_for(principal: Principal, config: Config) -> frozenset[str]:
     """Ids of the rooms a principal may watch."""
     if principal.admin:
@@ -47,3 +52,15 @@ def visible_sensors(principal: Principal, config: Config) -> list[SensorConfig]:
     """The sensors a principal may see, in config order."""
     rooms = rooms_for(principal, config)
     return [s for s in config.sensors if s.room in rooms]
+
+
+def visible_sensor(principal: Principal, sensor_id: object, config: Config
+                   ) -> SensorConfig | None:
+    """The sensor with this id if it exists and the principal may see it, else None.
+
+    Unknown and forbidden sensors look the same to the caller: ids are not revealed.
+    """
+    for sensor in config.sensors:
+        if sensor.id == sensor_id:
+            return sensor if may_see(principal, sensor, config) else None
+    return None

@@ -49,7 +49,8 @@ def rig() -> tuple[Poller, Sink, MqttSource, list[float]]:
     sink = Sink()
     poller = Poller([REMOTE, TASMOTA], ThreadingRuntime(), [sink],
                     monotonic=lambda: clock[0])
-    source = MqttSource(FakeLink(), poller, ThreadingRuntime(), [REMOTE, TASMOTA])  # type: ignore[arg-type]
+    source = MqttSource(FakeLink(), ThreadingRuntime(), [REMOTE, TASMOTA])  # type: ignore[arg-type]
+    source.attach(poller)
     return poller, sink, source, clock
 
 
@@ -90,8 +91,8 @@ def test_zero_degrees_is_a_reading_and_bad_messages_are_failures() -> None:
         source.handle("sensorhub/n1/air/reading", bad)
     health = poller.health("gh")
     assert health["failures"] == {"bad_message": 4}
-    assert poller.sensors["gh"].state.state == "failing"
-    assert poller.sensors["gh"].state.error.startswith("bad_message: ")
+    assert poller.state("gh").state == "failing"
+    assert poller.state("gh").error.startswith("bad_message: ")
 
 
 def test_last_will_and_silence_turn_sensors_offline() -> None:

@@ -28,6 +28,7 @@ from drivers.mock import MockDriver
 from drivers.registry import open_driver
 from sensorhub.config import SensorConfig, parse_config
 from sensorhub.polling.loop import Poller
+from sensorhub.polling.power import SharedGpio
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import ThreadingRuntime
 
@@ -172,7 +173,7 @@ def test_state_changes_are_delivered_once_each():
     clock, sink = Clock(), RecordingSink()
     driver = ScriptedDriver(GOOD, then=checksum())
     poller = scripted_poller(sensor(offline_after=60.0), driver, sink, clock)
-    one = poller.sensors["s1"]
+    one = "s1"
     initial = poller.states()[0]
     assert (initial.state, initial.error) == ("offline", "no reading yet")
 
@@ -215,7 +216,7 @@ def test_a_lone_failure_between_good_reads_changes_nothing():
     results = []
     for _ in range(7):
         clock.now += 1
-        results.append(poller.poll_once(poller.sensors["s1"]))
+        results.append(poller.poll_once("s1"))
     assert results == [True, False, True, False, False, True, True]
     assert [s.state for s in sink.states] == ["ok"]
     assert len(sink.readings) == 4
@@ -227,7 +228,7 @@ def test_a_lone_failure_between_good_reads_changes_nothing():
 def test_failures_before_the_first_reading_show_as_failing_at_once():
     clock, sink = Clock(), RecordingSink()
     poller = scripted_poller(sensor(), ScriptedDriver(then=checksum()), sink, clock)
-    poller.poll_once(poller.sensors["s1"])
+    poller.poll_once("s1")
     assert [s.state for s in sink.states] == ["failing"]
 
 
@@ -260,7 +261,7 @@ def poll_all(poller: Poller, n: int, clock: Clock) -> list[bool]:
     results = []
     for _ in range(n):
         clock.now += 1
-        results.append(poller.poll_once(poller.sensors["s1"]))
+        results.append(poller.poll_once("s1"))
     return results
 
 
@@ -407,7 +408,7 @@ def test_a_hung_dht_is_power_cycled_and_recovers(fake_hardware, threads_left, mo
     cfg = sensor("dht", driver="dht22", pin=4, power_pin=17, power_cycle_after=2,
                  timeout=3.0)
     sink = RecordingSink()
-    poller = Poller([cfg], ThreadingRuntime(), [sink], gpio_backend="rpigpio")
+    poller = Poller([cfg], ThreadingRuntime(), [sink], gpio=SharedGpio("rpigpio"))
     poller.start()
     try:
         assert sink.wait_for(lambda: sink.states_of("dht")[-1:] == ["ok"], timeout=8.0)
@@ -440,7 +441,7 @@ def test_frequent_power_cycles_still_show_the_sensor_failing(monkeypatch):
     clock, sink = Clock(), RecordingSink()
     driver = ScriptedDriver(GOOD, then=SensorNotFoundError("DHT sensor not found"))
     cfg = sensor(power_pin=17, power_cycle_after=2, offline_after=600.0)
-    poller = scripted_poller(cfg, driver, sink, clock, gpio_backend="mock")
+    poller = scripted_poller(cfg, driver, sink, clock, gpio=SharedGpio("mock"))
     assert poll_all(poller, 4, clock) == [True, False, False, False]
     assert [s.state for s in sink.states] == ["ok", "failing"]
     assert poller.health("s1")["power_cycles"] == 1

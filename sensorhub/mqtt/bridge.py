@@ -1,4 +1,4 @@
-"""Wire MQTT into a poller: publish our own sensors (node), take in pushed ones (hub)."""
+"""The MQTT side of a process: publish our own sensors (node), take in pushed ones (hub)."""
 
 from __future__ import annotations
 
@@ -10,25 +10,24 @@ from sensorhub.config import Config
 from sensorhub.mqtt.link import MqttLink, status_topic
 from sensorhub.mqtt.outbox import Outbox
 from sensorhub.mqtt.source import MqttSource
-from sensorhub.polling.loop import Poller
+from sensorhub.polling.push import PushTarget
 from sensorhub.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 class MqttBridge:
-    """The MQTT side of one sensorhub process; a poller source started with the poller."""
+    """The MQTT side of one sensorhub process: a poller source, and a sink (the outbox)."""
 
-    def __init__(self, config: Config, runtime: Runtime, poller: Poller, store: Any) -> None:
+    def __init__(self, config: Config, runtime: Runtime, store: Any) -> None:
         assert config.mqtt is not None
         self.store = store
-        self.poller = poller
         node = config.node.name if config.node else None
         pushed = [s for s in config.sensors if DRIVER_SPECS[s.driver].push]
         own = [s for s in config.sensors if not DRIVER_SPECS[s.driver].push]
         self.link = MqttLink(config.mqtt, will_topic=status_topic(node) if node else None,
                              persistent=bool(pushed))
-        self.source = MqttSource(self.link, poller, runtime, pushed) if pushed else None
+        self.source = MqttSource(self.link, runtime, pushed) if pushed else None
         self.outbox: Outbox | None = None
         if node is not None:
             retained: list[tuple[str, str]] = []
@@ -39,17 +38,20 @@ class MqttBridge:
 
                 retained = discovery_messages(ha.prefix, node, own, config.rooms, __version__)
             self.outbox = Outbox(self.link, node, own, store.connect, runtime, retained)
-            poller.sinks.append(self.outbox)
         self._started = False
-        poller.sources.append(self)
 
-    def start(self) -> None:
+    @property
+    def sinks(self) -> list[Outbox]:
+        """What the poller must feed: the outbox of this node's own sensors, if any."""
+        return [self.outbox] if self.outbox is not None else []
+
+    def start(self, target: PushTarget) -> None:
         """Seed replay detection from the store, then connect and start both halves."""
         if self.source is not None:
             for s in self.source.sensors:
                 latest = self.store.latest(s.id)
-                self.poller.seed_last_ts(s.id, latest[0] if latest else None)
-            self.source.start()
+                target.seed_last_ts(s.id, latest[0] if latest else None)
+            self.source.start(target)
         if self.outbox is not None:
             self.outbox.start()
         self.link.start()

@@ -17,7 +17,7 @@ from typing import Any
 from drivers.errors import DriverError
 from sensorhub.config import SensorConfig
 from sensorhub.mqtt.link import OFFLINE, MqttLink, reading_topic, state_topic, status_topic
-from sensorhub.polling.loop import Poller
+from sensorhub.polling.push import PushTarget
 from sensorhub.runtime import Event, Runtime
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,9 @@ def number(value: Any, what: str) -> float | None:
 class MqttSource:
     """Routes subscribed topics to push sensors and drives them."""
 
-    def __init__(self, link: MqttLink, poller: Poller, runtime: Runtime,
-                 sensors: list[SensorConfig]) -> None:
+    def __init__(self, link: MqttLink, runtime: Runtime, sensors: list[SensorConfig]) -> None:
         self.link = link
-        self.poller = poller
+        self.poller: PushTarget | None = None  # set by start()
         self.runtime = runtime
         self.sensors = sensors
         self.routes: dict[str, list[tuple[str, SensorConfig]]] = defaultdict(list)
@@ -77,8 +76,13 @@ class MqttSource:
         self._done: Event = runtime.event()
         self.received = 0
 
-    def start(self) -> None:
-        """Start draining the inbox."""
+    def attach(self, target: PushTarget) -> None:
+        """Send what arrives to ``target`` (the poller)."""
+        self.poller = target
+
+    def start(self, target: PushTarget) -> None:
+        """Start draining the inbox into ``target`` (the poller)."""
+        self.attach(target)
         self.runtime.spawn(self._run)
 
     def stop(self) -> None:

@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 def _read(config: Config, wanted: list[str]) -> int:
     from drivers.errors import DriverError
     from sensorhub.polling.loop import Poller
+    from sensorhub.polling.power import SharedGpio
     from sensorhub.runtime import ThreadingRuntime
 
     logging.basicConfig(level=logging.CRITICAL)  # one line per sensor below, no log noise
@@ -126,17 +127,17 @@ def _read(config: Config, wanted: list[str]) -> int:
 
     sensors = [s for s in config.sensors if (not wanted or s.id in wanted)
                and not DRIVER_SPECS[s.driver].push]  # pushed over MQTT: nothing to read
-    poller = Poller(sensors, ThreadingRuntime(), gpio_backend=config.gpio_backend)
+    poller = Poller(sensors, ThreadingRuntime(), gpio=SharedGpio(config.gpio_backend))
     failures = 0
     try:
         for s in sensors:
-            ok = poller.poll_once(poller.sensors[s.id])
+            ok = poller.poll_once(s.id)
             reading = poller.latest(s.id)
             if ok and reading is not None:
                 print(f"{s.id}: {reading.temperature} °C  {reading.humidity} %RH")
             else:
                 failures += 1
-                print(f"{s.id}: FAILED: {poller.sensors[s.id].state.error}", file=sys.stderr)
+                print(f"{s.id}: FAILED: {poller.state(s.id).error}", file=sys.stderr)
     except DriverError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

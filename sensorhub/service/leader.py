@@ -99,7 +99,5 @@ class Leader:
 
     def load_states(self, poller: Any) -> None:
         """On a standby: show the leader's states of every sensor."""
-        for sensor, raw in self.redis.hgetall(STATES).items():
-            entry = poller.sensors.get(sensor.decode())
-            if entry is not None:
-                entry.state = SensorState(**json.loads(raw))
+        for _sensor, raw in self.redis.hgetall(STATES).items():
+            poller.show_state(SensorState(**json.loads(raw)))

@@ -42,18 +42,26 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         # a hung DHT read holds a worker thread; keep enough for every sensor plus the store
         tpool.set_num_threads(max(20, 2 * len(config.sensors) + 4))
     from drivers.registry import DRIVER_SPECS
-    from sensorhub import create_app
+    from sensorhub.app import create_app
     from sensorhub.service.systemd import PollerWatchdog, notify, watchdog_interval
+    from sensorhub.web.state import EXTENSION
 
-    app, _socketio = create_app(config, poll=False)
-    hub = app.extensions["sensorhub"]
     interval = watchdog_interval()
     polled = [s for s in config.sensors if not DRIVER_SPECS[s.driver].push]
+    watchdog = None
     if interval and polled:  # pushed (MQTT) sensors have no loop to beat
         watchdog = PollerWatchdog(
             ((s.id, s.interval + 2 * s.timeout + 10.0) for s in polled), interval)
-        hub.poller.on_cycle = watchdog.beat
         log.info("systemd watchdog: every %.0f s, pinged from the poller loops", interval)
+    leader = None
+    if server.message_queue:
+        from sensorhub.service.leader import Leader
+
+        leader = Leader(server.message_queue, ttl=server.leader_ttl)
+    app, _socketio = create_app(config, poll=False, sinks=[leader] if leader else [],
+                                on_cycle=watchdog.beat if watchdog else None)
+    web = app.extensions[EXTENSION]
+    hub = web.hub
     stop = hub.runtime.event()
     status = [0]
 
@@ -67,24 +75,25 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         listener, run_server = _threading_server(app, server.host, server.port)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
-    leader = _start_polling(hub, server, stop, status, None if polled else interval)
+    web.clients.start()
+    _start_polling(hub, leader, stop, status, None if polled else interval)
     hub.runtime.spawn(run_server)
     url_host = "127.0.0.1" if server.host in ("0.0.0.0", "::") else server.host
     log.info("sensorhub listening on http://%s:%d/ (%s mode, %d sensors)", url_host,
              server.port, server.async_mode, len(config.sensors))
     notify(f"READY=1\nSTATUS=listening on {server.host}:{server.port}")
-    first_password = app.extensions.get("sensorhub.first_password")
-    if first_password and sys.stderr.isatty():
-        from sensorhub import first_run_lines
+    if web.first_password and sys.stderr.isatty():
+        from sensorhub.app import first_run_lines
 
         url = f"http://{url_host}:{server.port}/"
         print("\n" + "\n".join("  " + line for line in first_run_lines(
-            config, first_password, url)) + "\n", file=sys.stderr, flush=True)
+            config, web.first_password, url)) + "\n", file=sys.stderr, flush=True)
     while not stop.wait(1.0):
         # Blinka's PulseIn installs a SIGTERM handler that exits 1; ours must win
         if signal.getsignal(signal.SIGTERM) is not on_signal:
             signal.signal(signal.SIGTERM, on_signal)
     notify("STOPPING=1")
+    web.clients.stop()
     hub.stop()
     if leader is not None:
         leader.release()  # after the poller stopped: never two at once
@@ -94,8 +103,8 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
     return status[0]
 
 
-def _start_polling(hub: Any, server: Any, stop: Any, status: list[int],
-                   ping_every: float | None) -> Any:
+def _start_polling(hub: Any, leader: Any, stop: Any, status: list[int],
+                   ping_every: float | None) -> None:
     """Poll now, or (with a message queue) once this process is elected leader.
 
     A process with nothing of its own to poll (or a standby) pings the systemd
@@ -108,25 +117,19 @@ def _start_polling(hub: Any, server: Any, stop: Any, status: list[int],
             while not stop.wait(ping_every / 3):
                 notify("WATCHDOG=1")
         hub.runtime.spawn(ping)
-    if not server.message_queue:
+    if leader is None:
         hub.start()
-        return None
-    from sensorhub.service.leader import Leader
-
-    leader = Leader(server.message_queue, ttl=server.leader_ttl)
-    hub.poller.sinks.append(leader)
+        return
 
     def lost() -> None:
         status[0] = 1
         stop.set()
 
     def standby() -> None:
-        hub.revalidate_clients()  # the leader's housekeeping only sees its own clients
         leader.load_states(hub.poller)
 
-    log.info("message queue %s: polling only if elected leader", server.message_queue)
+    log.info("message queue %s: polling only if elected leader", hub.config.server.message_queue)
     hub.runtime.spawn(leader.run, stop, hub.start, lost, standby)
-    return leader
 
 
 def _no_delay(listener: Any) -> None:

@@ -11,9 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from sensorhub.rights import Principal, visible_sensors
-from sensorhub.web.auth import AuthError, hub, request_principal
+from sensorhub.rights import Principal, anonymous_may_watch, visible_sensor, visible_sensors
+from sensorhub.web.auth import AuthError, request_principal
 from sensorhub.web.queries import BadRequestError, parse_history
+from sensorhub.web.snapshot import snapshot
+from sensorhub.web.state import current
 
 bp = Blueprint("api", __name__)
 
@@ -36,7 +38,7 @@ def _principal() -> Principal:
         principal = request_principal()
     except AuthError as error:
         raise ApiError(401, str(error)) from error
-    if principal.anonymous and not any(r.public for r in hub().config.rooms):
+    if principal.anonymous and not anonymous_may_watch(current().config):
         raise ApiError(401, "authentication required")
     return principal
 
@@ -47,7 +49,7 @@ def _query(principal: Principal, defaults: dict[str, Any] | None = None) -> Any:
         query = parse_history(args, time.time())
     except BadRequestError as error:
         raise ApiError(400, str(error)) from error
-    if not hub().sensor_visible(principal, query.sensor):
+    if visible_sensor(principal, query.sensor, current().config) is None:
         raise ApiError(404, "unknown sensor")
     return query
 
@@ -55,15 +57,16 @@ def _query(principal: Principal, defaults: dict[str, Any] | None = None) -> Any:
 @bp.get("/api/sensors")
 def sensors() -> Response:
     """Rooms and sensors the caller may see, with state, latest reading and health."""
-    snapshot = hub().snapshot(_principal(), health=True)
-    return jsonify({k: snapshot[k] for k in ("server_time", "rooms", "sensors")})
+    web = current()
+    seen = snapshot(web.hub, web.boot, _principal(), health=True)
+    return jsonify({k: seen[k] for k in ("server_time", "rooms", "sensors")})
 
 
 @bp.get("/api/history")
 def history() -> Response:
     """Downsampled history of one sensor (docs/protocol.md)."""
     query = _query(_principal())
-    h = hub()
+    h = current().hub
     result = h.runtime.run_blocking(lambda: h.store.history(
         query.sensor, query.since, query.until, query.max_points))
     return jsonify(result)
@@ -74,7 +77,7 @@ def export_csv() -> Response:
     """Every stored reading of one sensor in a range, streamed as CSV."""
     principal = _principal()
     query = _query(principal, {"since": 0})
-    store = hub().store
+    store = current().hub.store
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
@@ -99,7 +102,7 @@ def export_csv() -> Response:
 def alerts() -> Response:
     """Alert episodes of the sensors the caller may see, newest first."""
     principal = _principal()
-    h = hub()
+    h = current().hub
     visible = [s.id for s in visible_sensors(principal, h.config)]
     wanted = request.args.get("sensor")
     if wanted is not None:
@@ -113,14 +116,17 @@ def alerts() -> Response:
         raise ApiError(400, "since must be a number and limit a whole number") from error
     if since != since or since in (float("inf"), float("-inf")):
         raise ApiError(400, "since must be finite")
-    rows = h.runtime.run_blocking(lambda: h.alerts.log.history(visible, since, limit))
+    log_store = h.alerts.log if h.alerts is not None else None
+    rows = [] if log_store is None else h.runtime.run_blocking(
+        lambda: log_store.history(visible, since, limit))
     return jsonify({"alerts": rows})
 
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """Liveness for monitoring: counts only, no sensor data, no auth."""
-    h = hub()
+    web = current()
+    h = web.hub
     counts = {"ok": 0, "failing": 0, "offline": 0}
     for state in h.poller.states():
         counts[state.state] += 1
@@ -129,5 +135,5 @@ def healthz() -> tuple[Response, int]:
     body = {"status": "degraded" if degraded else "ok", "sensors": counts,
             "storage": {"pending": store.pending, "write_error": store.write_error,
                         "batches": store.flushes},
-            "clients": len(h.clients)}
+            "clients": len(web.clients)}
     return jsonify(body), 200

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from sensorhub.rights import ANONYMOUS, Principal
+from sensorhub.rights import ANONYMOUS, Principal, anonymous_may_watch
 from sensorhub.web.security import csrf_ok
+from sensorhub.web.state import current
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -20,17 +20,12 @@ class AuthError(Exception):
     """Credentials were offered but are no good (revoked token, stale session)."""
 
 
-def hub() -> Any:
-    """The running app's Hub."""
-    return current_app.extensions["sensorhub"]
-
-
 def session_principal() -> Principal | None:
     """The logged-in user of this session, None if nobody; AuthError if stale."""
     name = session.get("user")
     if name is None:
         return None
-    user = hub().users.get(name)
+    user = current().hub.users.get(name)
     if user is None or user.epoch != session.get("epoch"):
         session.clear()
         raise AuthError("session expired")
@@ -39,7 +34,7 @@ def session_principal() -> Principal | None:
 
 def token_principal(token: str) -> Principal:
     """The principal of an API token; AuthError if unknown or revoked."""
-    principal = hub().users.principal_for_token(token)
+    principal = current().hub.users.principal_for_token(token)
     if principal is None:
         raise AuthError("invalid or revoked token")
     return principal
@@ -51,10 +46,6 @@ def request_principal() -> Principal:
     if header.startswith("Bearer "):
         return token_principal(header[7:].strip())
     return session_principal() or ANONYMOUS
-
-
-def _any_public() -> bool:
-    return any(r.public for r in hub().config.rooms)
 
 
 def _safe_next(target: str | None) -> str:
@@ -70,36 +61,39 @@ def _safe_next(target: str | None) -> str:
 @bp.get("/login")
 def login_form() -> str:
     """Show the login form."""
-    return render_template("login.html", error=None, public_rooms=_any_public(),
+    return render_template("login.html", error=None,
+                           public_rooms=anonymous_may_watch(current().config),
                            next=request.args.get("next", ""))
 
 
 @bp.post("/login")
 def login() -> Response | tuple[str, int, dict[str, str]] | tuple[str, int]:
     """Check credentials, with per-client and per-user rate limits."""
-    h = hub()
+    web = current()
     name = str(request.form.get("username", ""))[:64]
     password = str(request.form.get("password", ""))[:1024]
     client = request.remote_addr or "?"
 
     def page(error: str, status: int) -> tuple[str, int]:
-        return render_template("login.html", error=error, public_rooms=_any_public(),
+        return render_template("login.html", error=error,
+                               public_rooms=anonymous_may_watch(web.config),
                                next=request.form.get("next", "")), status
 
     if not csrf_ok(request.form.get("csrf_token")):
         return page("Your form expired; please try again.", 400)
-    wait = max(h.login_by_client.retry_after(client), h.login_by_user.retry_after(name))
+    wait = max(web.login_by_client.retry_after(client), web.login_by_user.retry_after(name))
     if wait > 0:
         log.warning("login rate limit hit for user %r from %s", name, client)
         body, status = page(f"Too many attempts; try again in {int(wait) + 1} s.", 429)
         return body, status, {"Retry-After": str(int(wait) + 1)}
-    user = h.runtime.run_blocking(lambda: h.users.verify(name, password))
+    users = web.hub.users
+    user = web.hub.runtime.run_blocking(lambda: users.verify(name, password))
     if user is None:
-        h.login_by_client.hit(client)
-        h.login_by_user.hit(name)
+        web.login_by_client.hit(client)
+        web.login_by_user.hit(name)
         log.warning("failed login for user %r from %s", name, client)
         return page("Wrong user name or password.", 401)
-    h.login_by_user.reset(name)
+    web.login_by_user.reset(name)
     session.clear()
     session.permanent = True
     session["user"] = user.name

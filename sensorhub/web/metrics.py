@@ -16,13 +16,16 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 
 from sensorhub.derived import absolute_humidity, dew_point
+from sensorhub.web.state import Web, current
 
 bp = Blueprint("metrics", __name__)
-_registries: dict[int, Any] = {}
+REGISTRY = "sensorhub.metrics"
 
 
-def _collector(hub: Any) -> Any:
+def _collector(web: Web) -> Any:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    hub = web.hub
 
     class HubCollector:
         """Current readings, read health, alerts, clients and storage of one hub."""
@@ -55,10 +58,11 @@ def _collector(hub: Any) -> Any:
             cycles = CounterMetricFamily("sensorhub_power_cycles", "Power cycles of the sensor",
                                          labels=labels)
             now = time.time()
+            poller = hub.poller
             for s in hub.config.sensors:
                 key = [s.id, s.room]
-                current = hub.poller.sensors[s.id]
-                reading = current.last_reading
+                reading = poller.latest(s.id)
+                shown = poller.state(s.id).state
                 if reading is not None:
                     values = {"temperature": reading.temperature, "humidity": reading.humidity,
                               "dew_point": dew_point(reading.temperature, reading.humidity),
@@ -68,27 +72,28 @@ def _collector(hub: Any) -> Any:
                         if value is not None:
                             gauges[name].add_metric(key, value)
                     age.add_metric(key, max(0.0, now - reading.ts))
-                up.add_metric(key, 1.0 if current.state.state == "ok" else 0.0)
+                up.add_metric(key, 1.0 if shown == "ok" else 0.0)
                 for name in ("ok", "failing", "offline"):
-                    state.add_metric([*key, name], 1.0 if current.state.state == name else 0.0)
-                health = current.health
-                attempts.add_metric(key, health.attempts)
-                good.add_metric(key, health.good)
-                for kind, count in sorted(health.failures.items()):
+                    state.add_metric([*key, name], 1.0 if shown == name else 0.0)
+                health = poller.health(s.id)
+                attempts.add_metric(key, health["attempts"])
+                good.add_metric(key, health["good"])
+                for kind, count in sorted(health["failures"].items()):
                     failures.add_metric([*key, kind], count)
-                cycles.add_metric(key, health.power_cycles)
+                cycles.add_metric(key, health["power_cycles"])
             yield from gauges.values()
             yield from (up, state, age, attempts, good, failures, cycles)
             alerts = GaugeMetricFamily("sensorhub_alert_firing", "1 while an alert fires",
                                        labels=[*labels, "kind"])
-            firing = set(hub.alerts.firing())
-            for sensor, room, kind in hub.alerts.watched():
+            engine = hub.alerts
+            firing = set(engine.firing()) if engine is not None else set()
+            for sensor, room, kind in engine.watched() if engine is not None else ():
                 alerts.add_metric([sensor, room, kind], 1.0 if (sensor, room, kind) in firing
                                   else 0.0)
             yield alerts
             clients = GaugeMetricFamily("sensorhub_connected_clients",
                                         "Socket.IO clients connected")
-            clients.add_metric([], len(hub.clients))
+            clients.add_metric([], len(web.clients))
             yield clients
             written = CounterMetricFamily("sensorhub_readings_written",
                                           "Readings written to the database since start")
@@ -106,15 +111,16 @@ def _collector(hub: Any) -> Any:
     return HubCollector()
 
 
-def _registry(hub: Any) -> Any:
-    registry = _registries.get(id(hub))
+def _registry() -> Any:
+    """This app's registry, made on the first scrape."""
+    registry = current_app.extensions.get(REGISTRY)
     if registry is None:
         from prometheus_client import CollectorRegistry, ProcessCollector
 
         registry = CollectorRegistry()
-        registry.register(_collector(hub))
+        registry.register(_collector(current()))
         ProcessCollector(namespace="sensorhub", registry=registry)
-        _registries[id(hub)] = registry
+        current_app.extensions[REGISTRY] = registry
     return registry
 
 
@@ -135,8 +141,7 @@ def _allowed(settings: Any) -> bool:
 @bp.get("/metrics")
 def metrics() -> Response:
     """The Prometheus exposition (404 when metrics are off, 401/403 when refused)."""
-    hub = current_app.extensions["sensorhub"]
-    settings = hub.config.metrics
+    settings = current().config.metrics
     if settings is None:
         abort(404)
     if not _allowed(settings):
@@ -144,4 +149,4 @@ def metrics() -> Response:
                         headers={"WWW-Authenticate": "Bearer"})
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    return Response(generate_latest(_registry(hub)), content_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

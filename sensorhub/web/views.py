@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from sensorhub.web.auth import AuthError, hub, session_principal
+from sensorhub.rights import anonymous_may_watch
+from sensorhub.web.auth import AuthError, session_principal
+from sensorhub.web.state import current
 
 bp = Blueprint("views", __name__)
 
@@ -18,6 +20,6 @@ def dashboard() -> str | Response:
     except AuthError:
         principal = None
     kiosk = "token" in request.args  # the page hands the token to the socket, which decides
-    if principal is None and not kiosk and not any(r.public for r in hub().config.rooms):
+    if principal is None and not kiosk and not anonymous_may_watch(current().config):
         return redirect(url_for("auth.login_form", next=request.full_path.rstrip("?")))
     return render_template("dashboard.html", user=principal)
