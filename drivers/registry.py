@@ -7,11 +7,22 @@ any hardware library.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import Driver
+from drivers.options import (
+    NUM,
+    Option,
+    any_of,
+    at_most_one_in_total,
+    exact_topic,
+    in_range,
+    one_of,
+    positive,
+    topic_part,
+)
 
 
 @dataclass(frozen=True)
@@ -23,7 +34,11 @@ class DriverSpec:
     min_interval: float  # seconds between real reads the sensor allows
     needs_pin: bool
     default_timeout: float  # seconds a read may take before it counts as hung
-    options: Mapping[str, tuple[type, ...]] = field(default_factory=dict)
+    options: Mapping[str, Option] = field(default_factory=dict)
+    #: a check of the options as a whole (keys that go together); returns a message
+    check_options: Callable[[Mapping[str, Any]], str | None] | None = None
+    #: what the sensor measures
+    quantities: tuple[str, ...] = ("temperature", "humidity")
     #: plausible physical range of the sensor (datasheet), used by the poller's filter
     temperature_range: tuple[float, float] = (-40.0, 80.0)
     humidity_range: tuple[float, float] = (0.0, 100.0)
@@ -34,24 +49,23 @@ class DriverSpec:
     required_options: tuple[str, ...] = ()
 
 
-_NUM = (int, float)
-_MOCK_OPTIONS: dict[str, tuple[type, ...]] = {
-    "seed": (int,),
-    "profile": (str,),
-    "fault_rate": _NUM,
-    "hang_rate": _NUM,
-    "hang_seconds": _NUM,
-    "spike_rate": _NUM,
-    "outage_after": _NUM,
-    "outage_for": _NUM,
-    "outage_every": _NUM,
+MOCK_PROFILES = ("greenhouse", "cellar", "closet", "lab", "outdoor")
+_RATES = ("fault_rate", "hang_rate", "spike_rate")
+_MOCK_OPTIONS: dict[str, Option] = {
+    "seed": Option((int,)),
+    "profile": Option((str,), one_of(MOCK_PROFILES)),
+    **{rate: Option(NUM, in_range(0.0, 1.0)) for rate in _RATES},
+    "hang_seconds": Option(NUM, positive),
+    "outage_after": Option(NUM, positive),
+    "outage_for": Option(NUM, positive),
+    "outage_every": Option(NUM, positive),
 }
-_DHT_OPTIONS: dict[str, tuple[type, ...]] = {"use_pulseio": (bool,)}
+_DHT_OPTIONS: dict[str, Option] = {"use_pulseio": Option((bool,))}
 
 DRIVER_SPECS: dict[str, DriverSpec] = {
     "mock": DriverSpec(
         "mock", "drivers.mock:MockDriver", min_interval=0.1, needs_pin=False,
-        default_timeout=2.0, options=_MOCK_OPTIONS,
+        default_timeout=2.0, options=_MOCK_OPTIONS, check_options=at_most_one_in_total(_RATES),
     ),
     "dht22": DriverSpec(
         "dht22", "drivers.dht:DHT22Driver", min_interval=2.0, needs_pin=True,
@@ -68,16 +82,17 @@ DRIVER_SPECS["am2302"] = DRIVER_SPECS["dht22"]  # the AM2302 is a DHT22 in a cas
 # them is unknown (an SHT31 or BME280 reads -40..125 °C).
 DRIVER_SPECS["mqtt"] = DriverSpec(
     "mqtt", "", min_interval=0.1, needs_pin=False, default_timeout=5.0,
-    options={"node": (str,), "sensor": (str,)}, temperature_range=(-40.0, 125.0),
+    options={"node": Option((str,), topic_part), "sensor": Option((str,), topic_part)},
+    temperature_range=(-40.0, 125.0),
     push=True, prefiltered=True, required_options=("node", "sensor"),
 )
 DRIVER_SPECS["mqtt_json"] = DriverSpec(
     "mqtt_json", "", min_interval=0.1, needs_pin=False, default_timeout=5.0,
-    options={"topic": (str,), "temperature_field": (str,), "humidity_field": (str,)},
+    options={"topic": Option((str,), exact_topic), "temperature_field": Option((str,)),
+             "humidity_field": Option((str,))},
+    check_options=any_of(("temperature_field", "humidity_field")),
     temperature_range=(-40.0, 125.0), push=True, required_options=("topic",),
 )
-
-MOCK_PROFILES = ("greenhouse", "cellar", "closet", "lab", "outdoor")
 
 
 def open_driver(name: str, pin: int | None, options: Mapping[str, Any]) -> Driver:

@@ -139,7 +139,9 @@ def test_alert_rules_and_sections(tmp_path: Path) -> None:
         "temperature_above", 30.0, 300.0, 27, True)
     assert (dry.kind, dry.threshold, dry.hold, dry.hysteresis) == ("humidity_below", 20.5, 30.0,
                                                                    0.5)
-    assert config.webhook.timeout == 2.0 and config.metrics.token == "a-long-scrape-token"
+    assert config.channels[0].name == config.channels[0].kind == "webhook"
+    assert config.channels[0].options["timeout"] == 2.0
+    assert config.metrics.token == "a-long-scrape-token"
     assert [str(n) for n in config.metrics.allow] == ["127.0.0.1/32", "10.0.0.0/8"]
     assert parse_config(GOOD, tmp_path / "c.yaml").metrics is None  # off unless configured
 
@@ -162,3 +164,35 @@ def test_alert_rules_and_sections(tmp_path: Path) -> None:
 def test_bad_alert_config(tmp_path: Path, text: str, expected: str) -> None:
     found = problems(text, tmp_path)
     assert any(expected in p for p in found), found
+
+
+def test_notify_channels_are_checked_by_their_kind(tmp_path: Path) -> None:
+    text = GOOD + (
+        "notify:\n"
+        "  channels:\n"
+        "    lab-hook: {type: webhook, url: 'http://10.0.0.5/alert', retries: 5}\n"
+        "    other: {type: webhook, url: 'http://hook.lan/x'}\n")
+    config = parse_config(text, tmp_path / "config.yaml")
+    assert [(c.name, c.kind, dict(c.options)) for c in config.channels] == [
+        ("lab-hook", "webhook", {"url": "http://10.0.0.5/alert", "retries": 5}),
+        ("other", "webhook", {"url": "http://hook.lan/x"})]
+
+
+@pytest.mark.parametrize(("channel", "expected"), [
+    ("{type: pigeon}", "notify.channels.x.type: must be one of webhook, got 'pigeon'"),
+    ("{url: 'http://10.0.0.5/'}", "notify.channels.x.type: required"),
+    ("{type: webhook}", "notify.channels.x.url: required for a webhook channel"),
+    ("{type: webhook, url: 'http://10.0.0.5/', retries: 99}",
+     "notify.channels.x.retries: must be between 0 and 10, got 99"),
+    ("{type: webhook, url: 'http://10.0.0.5/', colour: red}",
+     "notify.channels.x.colour: unknown key"),
+])
+def test_bad_channels_name_file_line_and_field(tmp_path: Path, channel: str,
+                                               expected: str) -> None:
+    text = GOOD + f"notify:\n  channels:\n    x: {channel}\n"
+    lines = len(GOOD.splitlines())
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, tmp_path / "config.yaml")
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith(f"{tmp_path / 'config.yaml'}:{lines + 3}: {expected}")
+               for m in messages), messages

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import yaml
 
@@ -33,23 +31,6 @@ class AlertRule:
     def kind(self) -> str:
         """The alert's name in events and metrics, e.g. ``temperature_above``."""
         return f"{self.quantity}_{self.op}"
-
-
-@dataclass(frozen=True)
-class WebhookConfig:
-    """Where alert events are POSTed (a LAN address), with timeout and retries."""
-
-    url: str
-    timeout: float = 5.0
-    retries: int = 3
-
-
-@dataclass(frozen=True)
-class MetricsConfig:
-    """Access to GET /metrics: a bearer token, an address allow-list, or both."""
-
-    token: str | None = None
-    allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 def duration(value: object) -> float | None:
@@ -104,52 +85,3 @@ def parse_rules(c: Checker, node: yaml.Node, path: str, pins: dict[int, str],
             rules.append(AlertRule(quantity, op, float(threshold), hold, float(hysteresis),
                                    output_pin, active == "high"))
     return tuple(rules)
-
-
-def _lan_url(value: str) -> str | None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"expected an http:// or https:// URL, got {value!r}"
-    try:
-        address = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return None  # a LAN host name (resolved when sending)
-    if address.is_global:
-        return f"{address} is a public address; webhooks go to the local network only"
-    return None
-
-
-def parse_webhook(c: Checker, node: yaml.Node) -> WebhookConfig | None:
-    """Validate the top-level ``webhook:`` section."""
-    n = c.mapping(node, "webhook", ("url", "timeout", "retries"))
-    if n is None:
-        return None
-    url = c.get(n, "url", "webhook", (str,), None, _lan_url, required=True, parent=node)
-    timeout = c.get(n, "timeout", "webhook", NUM, 5.0, in_range(0.1, 60))
-    retries = c.get(n, "retries", "webhook", (int,), 3, in_range(0, 10))
-    return WebhookConfig(url, float(timeout), retries) if url else None
-
-
-def parse_metrics(c: Checker, node: yaml.Node) -> MetricsConfig | None:
-    """Validate the top-level ``metrics:`` section (absent: /metrics is off)."""
-    n = c.mapping(node, "metrics", ("token", "allow"))
-    if n is None:
-        return None
-    token = c.get(n, "token", "metrics", (str,), None,
-                  lambda t: None if len(t) >= 16 else "must have at least 16 characters")
-    networks = []
-    if "allow" in n:
-        allow = n["allow"]
-        items = allow.value if isinstance(allow, yaml.SequenceNode) else None
-        if items is None:
-            c.add(allow, "metrics.allow", f"expected a list of addresses, got {describe(allow)}")
-        for i, item in enumerate(items or []):
-            try:
-                networks.append(ipaddress.ip_network(str(item.value), strict=False))
-            except (ValueError, AttributeError):
-                c.add(item, f"metrics.allow[{i}]", f"not an address or network: {describe(item)}")
-    if token is None and not networks and "allow" not in n:
-        c.add(node, "metrics", "set token:, allow: or both (an open /metrics is refused)")
-        return None
-    return MetricsConfig(token, tuple(networks))
-

@@ -12,6 +12,10 @@ from typing import Any
 
 import yaml
 
+from drivers.options import in_range, one_of, positive
+
+__all__ = ["Checker", "ConfigError", "Problem", "describe", "in_range", "one_of", "positive"]
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -127,19 +131,3 @@ def describe(node: yaml.Node) -> str:
         return "a list"
     value = construct(node)
     return f"{type(value).__name__} {node.value!r}" if value is not _Wrong else repr(node.value)
-
-
-def positive(value: float) -> str | None:
-    return None if value > 0 else f"must be greater than 0, got {value}"
-
-
-def in_range(low: float, high: float) -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else f"must be between {low} and {high}, got {value}"
-    return check
-
-
-def one_of(choices: tuple[str, ...]) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        return None if value in choices else f"must be one of {', '.join(choices)}, got {value!r}"
-    return check

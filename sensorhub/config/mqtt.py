@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,13 +11,13 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from drivers.options import exact_topic, topic_part
+from drivers.registry import DRIVER_SPECS
 from sensorhub.config.checker import Checker, in_range
 
 MQTT_KEYS = ("url", "username", "password", "client_id", "ca_file", "keepalive")
 NODE_KEYS = ("name",)
 HA_KEYS = ("discovery", "prefix")
-TOPIC_PART_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
-PUSH_DRIVERS = ("mqtt", "mqtt_json")
 
 
 @dataclass(frozen=True)
@@ -51,26 +50,6 @@ class HomeAssistantConfig:
     prefix: str = "homeassistant"
 
 
-def _topic_part(value: str) -> str | None:
-    if TOPIC_PART_RE.match(value):
-        return None
-    return f"{value!r} cannot be part of an MQTT topic (letters, digits, '_', '-', '.')"
-
-
-def _topic(value: str) -> str | None:
-    if not value or any(ch in value for ch in "+#\0"):
-        return f"{value!r} is not a topic one can subscribe to exactly (no '+', '#')"
-    return None
-
-
-def check_queue_url(value: str) -> str | None:
-    """Validate ``server.message_queue`` (a Redis URL)."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        return f"expected redis://host:port/db, got {value!r}"
-    return None
-
-
 def parse_mqtt_sections(c: Checker, top: dict[str, yaml.Node], sensors: Sequence[Any],
                         base: Path) -> tuple[MqttConfig | None, NodeConfig | None,
                                              HomeAssistantConfig | None]:
@@ -82,46 +61,22 @@ def parse_mqtt_sections(c: Checker, top: dict[str, yaml.Node], sensors: Sequence
         n = c.mapping(top["homeassistant"], "homeassistant", HA_KEYS) or {}
         ha = HomeAssistantConfig(
             discovery=c.get(n, "discovery", "homeassistant", (bool,), True),
-            prefix=c.get(n, "prefix", "homeassistant", (str,), "homeassistant", _topic))
+            prefix=c.get(n, "prefix", "homeassistant", (str,), "homeassistant", exact_topic))
         if ha.discovery and node is None:
             c.add(top["homeassistant"], "homeassistant.discovery",
                   "needs a node: section (discovery describes this node's topics)")
-    pushed = [s for s in sensors if s.driver in PUSH_DRIVERS]
+    pushed = [s for s in sensors if DRIVER_SPECS[s.driver].push]
     if (pushed or node is not None) and mqtt is None and "mqtt" not in top:
         what = f"sensor {pushed[0].id!r} (driver {pushed[0].driver})" if pushed \
             else "the node: section"
         c.add(top.get("sensors") if pushed else top["node"], "mqtt",
               f"required: {what} needs a broker")
-    for s in pushed:
-        index, options_node = _options_node(top["sensors"], s.id)
-        where = f"sensors[{index}].options"
-        options = s.options
-        if s.driver == "mqtt":
-            for key in ("node", "sensor"):
-                message = _topic_part(options[key])
-                if message:
-                    c.add(options_node, f"{where}.{key}", message)
-        else:
-            message = _topic(options["topic"])
-            if message:
-                c.add(options_node, f"{where}.topic", message)
-            if "temperature_field" not in options and "humidity_field" not in options:
-                c.add(options_node, where, "name temperature_field or humidity_field (or both)")
     return mqtt, node, ha
-
-
-def _options_node(sensors: yaml.Node, sensor_id: str) -> tuple[int, yaml.Node | None]:
-    """The list index and ``options`` node of a (valid, so well-formed) sensor."""
-    for index, item in enumerate(sensors.value):
-        keys = {k.value: v for k, v in item.value}
-        if getattr(keys.get("id"), "value", None) == sensor_id:
-            return index, keys.get("options", item)
-    return 0, None
 
 
 def _node(c: Checker, node: yaml.Node) -> NodeConfig | None:
     n = c.mapping(node, "node", NODE_KEYS) or {}
-    name = c.get(n, "name", "node", (str,), None, _topic_part, required=True, parent=node)
+    name = c.get(n, "name", "node", (str,), None, topic_part, required=True, parent=node)
     return NodeConfig(name) if name else None
 
 

@@ -1,0 +1,63 @@
+"""Alert episodes in the state database (table ``alerts``, made by storage.schema)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+class AlertLog:
+    """Alert episodes in the state database."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+
+    def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+        finally:
+            conn.close()
+
+    def open(self, sensor: str, room: str, kind: str, since: float, value: float | None,
+             threshold: float | None) -> int:
+        """Record a firing alert; return its id."""
+        return self._run(lambda c: c.execute(
+            "INSERT INTO alerts (sensor, room, kind, since, value, threshold) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (sensor, room, kind, since, value, threshold)).lastrowid)
+
+    def close(self, alert_id: int, cleared: float, value: float | None) -> None:
+        """Record that an alert cleared."""
+        self._run(lambda c: c.execute("UPDATE alerts SET cleared = ?, cleared_value = ? "
+                                      "WHERE id = ?", (cleared, value, alert_id)))
+
+    def active(self) -> list[dict[str, Any]]:
+        """Alerts still firing."""
+        return self.history(active_only=True)
+
+    def history(self, sensors: Iterable[str] | None = None, since: float = 0.0,
+                limit: int = 200, active_only: bool = False) -> list[dict[str, Any]]:
+        """Alert episodes, newest first."""
+        sql = "SELECT id, sensor, room, kind, since, value, threshold, cleared, cleared_value " \
+              "FROM alerts WHERE (since >= ? OR cleared IS NULL)"
+        args: list[Any] = [since]
+        if active_only:
+            sql += " AND cleared IS NULL"
+        if sensors is not None:
+            wanted = list(sensors)
+            sql += f" AND sensor IN ({','.join('?' * len(wanted))})"
+            args += wanted
+        sql += " ORDER BY since DESC LIMIT ?"
+        args.append(limit)
+        rows = self._run(lambda c: c.execute(sql, args).fetchall())
+        keys = ("id", "sensor", "room", "kind", "since", "value", "threshold", "cleared",
+                "cleared_value")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
