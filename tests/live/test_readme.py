@@ -29,8 +29,8 @@ import requests
 
 from tests.conftest import ROOT, free_port
 
-NESTED_TESTS = ["tests/test_auth_matrix.py::test_repository_ships_no_secret",
-                "tests/test_config.py"]
+NESTED_TESTS = ["tests/live/test_auth_matrix.py::test_repository_ships_no_secret",
+                "tests/unit/test_config.py"]
 
 
 def _readme_commands() -> tuple[list[str], list[str]]:

@@ -14,7 +14,7 @@ from sensorhub.storage import schema
 from sensorhub.storage.store import Store, StoreError
 from sensorhub.storage.users import Users
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # written by sensorhub 0.1.0 (no schema version) with tests' /tmp/work/mkdb.py recipe:
 # 400 gh-air readings every 30 s from 1700000000 and 134 cellar ones (humidity null),
 # users admin and alice (password changed once), alice's kiosk token revoked, admin's

@@ -34,7 +34,7 @@ from drivers.errors import (
 from drivers.gpio import MockGpioBackend, PowerSwitch, RPiGpioBackend, open_backend
 from drivers.registry import open_driver
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAKES = ROOT / "tests" / "fakes"
 
 

@@ -24,7 +24,7 @@ import requests
 import socketio
 
 from tests.conftest import PASSWORD, LiveServer, start_server
-from tests.test_faults import Watcher, close_all
+from tests.live.test_faults import Watcher, close_all
 
 SENSORS = ("a1", "b1")
 WRONG_PASSWORD = "not the password 9f3k"
@@ -235,7 +235,7 @@ def test_secret_key_is_made_on_first_start_and_private(tmp_path: Path) -> None:
 
 def test_repository_ships_no_secret() -> None:
     """What git tracks, not what a user's own ``./dev run`` left in the ignored data/."""
-    tracked = subprocess.run(["git", "ls-files"], cwd=Path(__file__).resolve().parent.parent,
+    tracked = subprocess.run(["git", "ls-files"], cwd=Path(__file__).resolve().parents[2],
                              capture_output=True, text=True, check=True).stdout.splitlines()
     assert "config.yaml" in tracked
     shipped = [p for p in tracked if not p.startswith("tests/fixtures/") and (
