@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol, runtime_checkable
 
+#: every quantity a sensor may measure, in this order everywhere, with its unit
+QUANTITIES: tuple[str, ...] = ("temperature", "humidity", "pressure", "co2")
+UNITS: dict[str, str] = {"temperature": "°C", "humidity": "%", "pressure": "hPa", "co2": "ppm"}
+
 
 class Sample(NamedTuple):
-    """One raw measurement as the sensor reported it (None: quantity not measured)."""
+    """One raw measurement as the sensor reported it (None: quantity not measured).
+
+    Temperature in °C, relative humidity in %, pressure in hPa, CO2 in ppm.
+    """
 
     temperature: float | None
     humidity: float | None
+    pressure: float | None = None
+    co2: float | None = None
 
 
 @runtime_checkable

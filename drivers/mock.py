@@ -36,7 +36,7 @@ NOT_FOUND = "DHT sensor not found, check wiring"
 
 
 class MockDriver(DriverBase):
-    """A deterministic fake DHT22 with optional fault injection."""
+    """A deterministic fake DHT22 with optional fault injection (and pressure, CO2)."""
 
     min_interval = 0.1
 
@@ -53,6 +53,8 @@ class MockDriver(DriverBase):
         outage_after: float | None = None,
         outage_for: float = 0.0,
         outage_every: float | None = None,
+        pressure: bool = False,
+        co2: bool = False,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -71,6 +73,11 @@ class MockDriver(DriverBase):
         self._opened = monotonic()
         self._drift_t = 0.0
         self._drift_h = 0.0
+        # a second stream, so adding pressure or CO2 leaves temperature and humidity as
+        # they were for the same seed
+        self._extra = random.Random(seed + 1_000_003) if pressure or co2 else None
+        self._pressure = 1013.0 if pressure else None
+        self._co2 = 600.0 if co2 else None
         self.reads = 0
         self.closed = False
 
@@ -108,7 +115,19 @@ class MockDriver(DriverBase):
         if roll < self._hang_rate + self._fault_rate + self._spike_rate:
             # bits flipped in a way the checksum did not catch: an absurd jump
             temperature = round(temperature + rng.choice((-1, 1)) * rng.uniform(25, 60), 1)
-        return Sample(temperature, humidity)
+        return Sample(temperature, humidity, *self._extras())
+
+    def _extras(self) -> tuple[float | None, float | None]:
+        """Pressure (a slow weather drift, BME280-sized noise) and CO2 (a busy room)."""
+        extra = self._extra
+        if extra is None:
+            return None, None
+        if self._pressure is not None:
+            self._pressure += 0.02 * (1013.0 - self._pressure) + extra.gauss(0, 0.05)
+        if self._co2 is not None:
+            self._co2 = max(400.0, self._co2 + 0.05 * (650.0 - self._co2) + extra.gauss(0, 8))
+        return (None if self._pressure is None else round(self._pressure, 2),
+                None if self._co2 is None else float(round(self._co2)))
 
     def _signal(self) -> tuple[float, float]:
         mean_t, swing_t, mean_h, swing_h = self._profile

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.base import Driver
+from drivers.base import QUANTITIES, Driver
 from drivers.options import (
     NUM,
     Option,
@@ -37,18 +37,36 @@ class DriverSpec:
     options: Mapping[str, Option] = field(default_factory=dict)
     #: a check of the options as a whole (keys that go together); returns a message
     check_options: Callable[[Mapping[str, Any]], str | None] | None = None
-    #: what the sensor measures
+    #: what the sensor measures (``measures`` refines it from the options)
     quantities: tuple[str, ...] = ("temperature", "humidity")
-    #: plausible physical range of the sensor (datasheet), used by the poller's filter
-    temperature_range: tuple[float, float] = (-40.0, 80.0)
-    humidity_range: tuple[float, float] = (0.0, 100.0)
+    #: plausible physical range of each quantity (datasheet), used by the poller's filter
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     #: readings are pushed (MQTT) rather than read: no driver to open, no read loop
     push: bool = False
     #: values already passed a sensorhub filter upstream (a node): skip the jump filter
     prefiltered: bool = False
     required_options: tuple[str, ...] = ()
+    #: quantities switched on by a boolean option of the same name, or by "<q>_field"
+    optional_quantities: tuple[str, ...] = ()
+
+    def measures(self, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """The quantities one sensor of this driver measures, given its options."""
+        extra = {q for q in self.optional_quantities
+                 if options.get(q) is True or options.get(f"{q}_field")}
+        chosen = set(self.quantities) | extra
+        if self.optional_quantities and any(f"{q}_field" in options for q in QUANTITIES):
+            chosen = extra  # a JSON topic carries exactly the fields it names
+        return tuple(q for q in QUANTITIES if q in chosen)
+
+    def range(self, quantity: str) -> tuple[float, float]:
+        """The plausible range of one quantity for this sensor."""
+        return self.ranges.get(quantity, RANGES[quantity])
 
 
+RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (-40.0, 80.0), "humidity": (0.0, 100.0),
+    "pressure": (300.0, 1100.0), "co2": (0.0, 40_000.0),
+}
 MOCK_PROFILES = ("greenhouse", "cellar", "closet", "lab", "outdoor")
 _RATES = ("fault_rate", "hang_rate", "spike_rate")
 _MOCK_OPTIONS: dict[str, Option] = {
@@ -59,6 +77,8 @@ _MOCK_OPTIONS: dict[str, Option] = {
     "outage_after": Option(NUM, positive),
     "outage_for": Option(NUM, positive),
     "outage_every": Option(NUM, positive),
+    "pressure": Option((bool,)),
+    "co2": Option((bool,)),
 }
 _DHT_OPTIONS: dict[str, Option] = {"use_pulseio": Option((bool,))}
 
@@ -66,6 +86,7 @@ DRIVER_SPECS: dict[str, DriverSpec] = {
     "mock": DriverSpec(
         "mock", "drivers.mock:MockDriver", min_interval=0.1, needs_pin=False,
         default_timeout=2.0, options=_MOCK_OPTIONS, check_options=at_most_one_in_total(_RATES),
+        optional_quantities=("pressure", "co2"),
     ),
     "dht22": DriverSpec(
         "dht22", "drivers.dht:DHT22Driver", min_interval=2.0, needs_pin=True,
@@ -74,7 +95,7 @@ DRIVER_SPECS: dict[str, DriverSpec] = {
     "dht11": DriverSpec(
         "dht11", "drivers.dht:DHT11Driver", min_interval=2.0, needs_pin=True,
         default_timeout=5.0, options=_DHT_OPTIONS,
-        temperature_range=(0.0, 50.0), humidity_range=(20.0, 90.0),
+        ranges={"temperature": (0.0, 50.0), "humidity": (20.0, 90.0)},
     ),
 }
 DRIVER_SPECS["am2302"] = DRIVER_SPECS["dht22"]  # the AM2302 is a DHT22 in a case
@@ -82,16 +103,18 @@ DRIVER_SPECS["am2302"] = DRIVER_SPECS["dht22"]  # the AM2302 is a DHT22 in a cas
 # them is unknown (an SHT31 or BME280 reads -40..125 °C).
 DRIVER_SPECS["mqtt"] = DriverSpec(
     "mqtt", "", min_interval=0.1, needs_pin=False, default_timeout=5.0,
-    options={"node": Option((str,), topic_part), "sensor": Option((str,), topic_part)},
-    temperature_range=(-40.0, 125.0),
+    options={"node": Option((str,), topic_part), "sensor": Option((str,), topic_part),
+             "pressure": Option((bool,)), "co2": Option((bool,))},
+    ranges={"temperature": (-40.0, 125.0)}, optional_quantities=("pressure", "co2"),
     push=True, prefiltered=True, required_options=("node", "sensor"),
 )
 DRIVER_SPECS["mqtt_json"] = DriverSpec(
     "mqtt_json", "", min_interval=0.1, needs_pin=False, default_timeout=5.0,
-    options={"topic": Option((str,), exact_topic), "temperature_field": Option((str,)),
-             "humidity_field": Option((str,))},
-    check_options=any_of(("temperature_field", "humidity_field")),
-    temperature_range=(-40.0, 125.0), push=True, required_options=("topic",),
+    options={"topic": Option((str,), exact_topic),
+             **{f"{q}_field": Option((str,)) for q in QUANTITIES}},
+    check_options=any_of(tuple(f"{q}_field" for q in QUANTITIES)),
+    ranges={"temperature": (-40.0, 125.0)}, optional_quantities=QUANTITIES,
+    push=True, required_options=("topic",),
 )
 
 

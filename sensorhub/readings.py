@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from drivers.base import QUANTITIES, UNITS
 from sensorhub.derived import absolute_humidity, dew_point
+
+__all__ = ["QUANTITIES", "UNITS", "Reading", "SensorState"]
 
 
 class Reading(NamedTuple):
-    """One accepted measurement of one sensor (``ts``: wall-clock epoch seconds)."""
+    """One accepted measurement of one sensor (``ts``: wall-clock epoch seconds).
+
+    A quantity the sensor does not measure is None (``null`` in every payload).
+    """
 
     sensor: str
     room: str
@@ -17,6 +23,12 @@ class Reading(NamedTuple):
     seq: int
     temperature: float | None
     humidity: float | None
+    pressure: float | None = None
+    co2: float | None = None
+
+    def value(self, quantity: str) -> float | None:
+        """The value of one quantity by name."""
+        return getattr(self, quantity)
 
     def to_message(self) -> dict[str, Any]:
         """The Socket.IO ``reading`` payload (docs/protocol.md), with derived quantities."""

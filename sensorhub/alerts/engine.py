@@ -106,7 +106,7 @@ class AlertEngine:
             rule = watch.rule
             if rule is None:
                 continue
-            value = reading.temperature if rule.quantity == "temperature" else reading.humidity
+            value = reading.value(rule.quantity)
             if value is None:
                 continue
             beyond = value > rule.threshold if rule.op == "above" else value < rule.threshold

@@ -19,7 +19,7 @@ UNITS = {None: 1, "s": 1, "m": 60, "h": 3600}
 class AlertRule:
     """Fire when a quantity stays above/below a threshold for ``hold`` seconds."""
 
-    quantity: str  # temperature | humidity
+    quantity: str  # temperature | humidity | pressure | co2
     op: str  # above | below
     threshold: float
     hold: float = 0.0
@@ -44,8 +44,9 @@ def duration(value: object) -> float | None:
 
 
 def parse_rules(c: Checker, node: yaml.Node, path: str, pins: dict[int, str],
-                owner: str) -> tuple[AlertRule, ...]:
-    """Validate a sensor's ``alerts:`` list."""
+                owner: str, quantities: tuple[str, ...] = ("temperature", "humidity")
+                ) -> tuple[AlertRule, ...]:
+    """Validate a sensor's ``alerts:`` list (rules on the ``quantities`` it measures)."""
     if not isinstance(node, yaml.SequenceNode):
         c.add(node, path, f"expected a list of alert rules, got {describe(node)}")
         return ()
@@ -56,8 +57,8 @@ def parse_rules(c: Checker, node: yaml.Node, path: str, pins: dict[int, str],
         if n is None:
             continue
         before = len(c.problems)
-        quantity = c.get(n, "quantity", where, (str,), None,
-                         one_of(("temperature", "humidity")), required=True, parent=item)
+        quantity = c.get(n, "quantity", where, (str,), None, one_of(quantities),
+                         required=True, parent=item)
         ops = [op for op in ("above", "below") if op in n]
         if len(ops) != 1:
             c.add(item, where, "needs exactly one of above: or below:")
@@ -72,7 +73,8 @@ def parse_rules(c: Checker, node: yaml.Node, path: str, pins: dict[int, str],
                       f"got {describe(n['for'])}")
             else:
                 hold = hold_value
-        hysteresis = c.get(n, "clear_hysteresis", where, NUM, 0.5, in_range(0, 50))
+        hysteresis = c.get(n, "clear_hysteresis", where, NUM, 0.5,
+                           in_range(0, 5000 if quantity == "co2" else 50))
         output_pin = c.get(n, "output_pin", where, (int,), None, in_range(0, 27))
         if output_pin is not None:
             user = pins.get(output_pin)

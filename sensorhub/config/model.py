@@ -44,6 +44,10 @@ class RoomConfig:
     public: bool = False
 
 
+Calibration = tuple[tuple[float, float], tuple[float, float]]
+MAX_JUMP = MappingProxyType({"temperature": 10.0, "humidity": 25.0, "pressure": 20.0})
+
+
 @dataclass(frozen=True)
 class SensorConfig:
     """One sensor and how to poll it."""
@@ -56,15 +60,27 @@ class SensorConfig:
     pin: int | None = None
     power_pin: int | None = None
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    temperature_offset: float = 0.0
-    humidity_offset: float = 0.0
     timeout: float = 5.0
     offline_after: float = 60.0
     power_cycle_after: int = 5
-    max_jump_temperature: float = 10.0
-    max_jump_humidity: float = 25.0
     alerts: tuple[AlertRule, ...] = ()
     alert_offline: bool = True  # a sensor going offline is an alert of its own
+    quantities: tuple[str, ...] = ("temperature", "humidity")  # what it measures
+    #: quantity -> added to every value (after calibration)
+    offsets: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    #: quantity -> ((raw, true), (raw, true)): a line through two reference points
+    calibrate: Mapping[str, Calibration] = field(default_factory=lambda: MappingProxyType({}))
+    #: quantity -> the largest change between readings taken without confirmation
+    max_jump: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(MAX_JUMP))
+
+    def corrected(self, quantity: str, raw: float) -> float:
+        """A raw value through the sensor's two-point calibration and offset."""
+        value = raw
+        points = self.calibrate.get(quantity)
+        if points is not None:
+            (raw1, true1), (raw2, true2) = points
+            value = true1 + (raw - raw1) * (true2 - true1) / (raw2 - raw1)
+        return value + self.offsets.get(quantity, 0.0)
 
 
 @dataclass(frozen=True)

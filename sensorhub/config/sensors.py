@@ -8,17 +8,19 @@ from typing import Any
 
 import yaml
 
+from drivers.base import QUANTITIES
 from drivers.registry import DRIVER_SPECS
 from sensorhub.config.alerts import parse_rules
 from sensorhub.config.checker import Checker, describe, in_range, one_of, positive
-from sensorhub.config.model import SensorConfig
+from sensorhub.config.model import MAX_JUMP, Calibration, SensorConfig
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 BCM_PINS = range(0, 28)
 NUM = (int, float)
 SENSOR_KEYS = ("id", "name", "room", "driver", "interval", "pin", "power_pin", "options",
-               "offsets", "timeout", "offline_after", "power_cycle_after", "max_jump",
-               "alerts", "alert_offline")
+               "offsets", "calibrate", "timeout", "offline_after", "power_cycle_after",
+               "max_jump", "alerts", "alert_offline")
+OFFSET_LIMITS = {"temperature": 50.0, "humidity": 50.0, "pressure": 50.0, "co2": 2000.0}
 
 
 def ident(value: str) -> str | None:
@@ -86,16 +88,13 @@ def _sensor(c: Checker, item: yaml.Node, path: str, room_ids: set[str], ids: set
     for key in spec.required_options if spec else ():
         if key not in given:
             c.add(n.get("options", item), f"{path}.options.{key}", f"required for driver {driver}")
-    offsets = {"temperature": 0.0, "humidity": 0.0}
-    if "offsets" in n:
-        on = c.mapping(n["offsets"], f"{path}.offsets", ("temperature", "humidity")) or {}
-        for q in offsets:
-            offsets[q] = c.get(on, q, f"{path}.offsets", NUM, 0.0, in_range(-50, 50))
-    jumps = {"temperature": 10.0, "humidity": 25.0}
-    if "max_jump" in n:
-        jn = c.mapping(n["max_jump"], f"{path}.max_jump", ("temperature", "humidity")) or {}
-        for q in jumps:
-            jumps[q] = c.get(jn, q, f"{path}.max_jump", NUM, jumps[q], positive)
+    quantities = spec.measures(options) if spec else QUANTITIES
+    offsets = _per_quantity(c, n.get("offsets"), f"{path}.offsets", quantities, driver,
+                            lambda q: in_range(-OFFSET_LIMITS[q], OFFSET_LIMITS[q]))
+    jumps = dict(MAX_JUMP)
+    jumps.update(_per_quantity(c, n.get("max_jump"), f"{path}.max_jump", quantities, driver,
+                               lambda q: positive))
+    calibrate = _calibrations(c, n.get("calibrate"), f"{path}.calibrate", quantities, driver)
     default_timeout = spec.default_timeout if spec else 5.0
     timeout = c.get(n, "timeout", path, NUM, default_timeout, in_range(0.05, 60))
     offline_default = max(60.0, 5 * (interval or 0))
@@ -105,19 +104,17 @@ def _sensor(c: Checker, item: yaml.Node, path: str, room_ids: set[str], ids: set
               f"the interval ({interval} s): one missed reading would mean offline")
     cycle_after = c.get(n, "power_cycle_after", path, (int,), 5, in_range(1, 1000))
     name = c.get(n, "name", path, (str,), sid)
-    alerts = parse_rules(c, n["alerts"], f"{path}.alerts", pins, sid or path) \
+    alerts = parse_rules(c, n["alerts"], f"{path}.alerts", pins, sid or path, quantities) \
         if "alerts" in n else ()
     alert_offline = c.get(n, "alert_offline", path, (bool,), True)
     if len(c.problems) > before or None in (sid, room, driver, interval):
         return None
     return SensorConfig(
         id=sid, name=name or sid, room=room, driver=driver, interval=float(interval), pin=pin,
-        power_pin=power_pin, options=MappingProxyType(options),
-        temperature_offset=float(offsets["temperature"]),
-        humidity_offset=float(offsets["humidity"]), timeout=float(timeout),
-        offline_after=float(offline_after), power_cycle_after=cycle_after,
-        max_jump_temperature=float(jumps["temperature"]),
-        max_jump_humidity=float(jumps["humidity"]), alerts=alerts, alert_offline=alert_offline,
+        power_pin=power_pin, options=MappingProxyType(options), timeout=float(timeout),
+        offline_after=float(offline_after), power_cycle_after=cycle_after, alerts=alerts,
+        alert_offline=alert_offline, quantities=quantities, offsets=MappingProxyType(offsets),
+        calibrate=MappingProxyType(calibrate), max_jump=MappingProxyType(jumps),
     )
 
 
@@ -144,3 +141,51 @@ def _keys(node: yaml.Node | None) -> set[str]:
     if not isinstance(node, yaml.MappingNode):
         return set()
     return {k.value for k, _v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def _per_quantity(c: Checker, node: yaml.Node | None, path: str, quantities: tuple[str, ...],
+                  driver: str | None, check: Any) -> dict[str, float]:
+    """A ``{quantity: number}`` mapping; only quantities this sensor measures."""
+    if node is None:
+        return {}
+    n = c.mapping(node, path, QUANTITIES) or {}
+    out: dict[str, float] = {}
+    for quantity in n:
+        if quantity not in quantities:
+            c.add(n[quantity], f"{path}.{quantity}", f"a {driver} sensor here measures "
+                  f"{', '.join(quantities)}, not {quantity}")
+            continue
+        value = c.get(n, quantity, path, NUM, None, check(quantity))
+        if value is not None:
+            out[quantity] = float(value)
+    return out
+
+
+def _calibrations(c: Checker, node: yaml.Node | None, path: str,
+                  quantities: tuple[str, ...], driver: str | None) -> dict[str, Calibration]:
+    """``{quantity: [[raw1, true1], [raw2, true2]]}``: two reference points each."""
+    if node is None:
+        return {}
+    n = c.mapping(node, path, QUANTITIES) or {}
+    out: dict[str, Calibration] = {}
+    for quantity, value in n.items():
+        where = f"{path}.{quantity}"
+        if quantity not in quantities:
+            c.add(value, where, f"a {driver} sensor here measures {', '.join(quantities)}, "
+                  f"not {quantity}")
+            continue
+        pairs = value.value if isinstance(value, yaml.SequenceNode) else None
+        points = []
+        for pair in pairs or []:
+            items = pair.value if isinstance(pair, yaml.SequenceNode) else []
+            numbers = [c.scalar(item, where, NUM) for item in items] if len(items) == 2 else []
+            if len(numbers) == 2 and None not in numbers:
+                points.append((float(numbers[0]), float(numbers[1])))
+        if pairs is None or len(pairs) != 2 or len(points) != 2:
+            c.add(value, where, "expected two [raw, true] pairs, like [[0.4, 0.0], [99.2, 100.0]], "
+                  f"got {describe(value)}")
+        elif points[0][0] == points[1][0]:
+            c.add(value, where, "the two raw values must differ")
+        else:
+            out[quantity] = (points[0], points[1])
+    return out

@@ -50,7 +50,7 @@ class MqttBridge:
         if self.source is not None:
             for s in self.source.sensors:
                 latest = self.store.latest(s.id)
-                target.seed_last_ts(s.id, latest[0] if latest else None)
+                target.seed_last_ts(s.id, latest.ts if latest else None)
             self.source.start(target)
         if self.outbox is not None:
             self.outbox.start()

@@ -17,6 +17,8 @@ from sensorhub.mqtt.link import OFFLINE, ONLINE, reading_topic, state_topic, sta
 QUANTITIES = {  # quantity -> (device_class, unit, entity name)
     "temperature": ("temperature", "°C", "Temperature"),
     "humidity": ("humidity", "%", "Humidity"),
+    "pressure": ("atmospheric_pressure", "hPa", "Pressure"),
+    "co2": ("carbon_dioxide", "ppm", "CO2"),
 }
 AVAILABLE_TEMPLATE = "{{ 'online' if value_json.state == 'ok' else 'offline' }}"
 
@@ -47,7 +49,7 @@ def discovery_payload(node: str, sensor: SensorConfig, room: RoomConfig | None,
         "device_class": device_class,
         "state_class": "measurement",
         "unit_of_measurement": unit,
-        "suggested_display_precision": 1,
+        "suggested_display_precision": 0 if quantity == "co2" else 1,
         # a stale value is shown as unavailable, never as a fresh number
         "expire_after": max(1, round(sensor.offline_after)),
         "availability_mode": "all",
@@ -67,4 +69,4 @@ def discovery_messages(prefix: str, node: str, sensors: Sequence[SensorConfig],
     by_id = {r.id: r for r in rooms}
     return [(discovery_topic(prefix, node, s.id, q),
              json.dumps(discovery_payload(node, s, by_id.get(s.room), q, version)))
-            for s in sensors for q in QUANTITIES]
+            for s in sensors for q in s.quantities]

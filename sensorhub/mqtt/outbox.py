@@ -23,6 +23,7 @@ from sensorhub.config import SensorConfig
 from sensorhub.mqtt.link import ONLINE, MqttLink, reading_topic, state_topic, status_topic
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import Event, Runtime
+from sensorhub.storage.rollups import unit
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,11 @@ class Outbox:
         backlog: list[Reading] = []
         for sensor, room in self._rooms.items():
             mark = self._marks.get(sensor, -1)
-            for ts, t, h in self._db.execute(
-                    "SELECT r.ts, r.t, r.h FROM readings r JOIN sensor_ids s ON s.id = r.sensor"
+            for ts, *values in self._db.execute(
+                    "SELECT r.ts, r.t, r.h, r.p, r.c FROM readings r "
+                    "JOIN sensor_ids s ON s.id = r.sensor"
                     " WHERE s.name = ? AND r.ts > ? ORDER BY r.ts", (sensor, mark)):
-                backlog.append(Reading(sensor, room, ts / 1000, 0, _unit(t), _unit(h)))
+                backlog.append(Reading(sensor, room, ts / 1000, 0, *map(unit, values)))
         backlog.sort(key=lambda r: r.ts)
         self._queue.extendleft(reversed(backlog))  # before anything accepted meanwhile
         if backlog:
@@ -180,7 +182,3 @@ class Outbox:
                 return False
             self._stop.wait(0.005)
         return False
-
-
-def _unit(value: int | None) -> float | None:
-    return None if value is None else value / 100

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from drivers.base import QUANTITIES, Sample
 from drivers.errors import DriverError
 from sensorhub.config import SensorConfig
 from sensorhub.mqtt.link import OFFLINE, MqttLink, reading_topic, state_topic, status_topic
@@ -135,8 +136,7 @@ class MqttSource:
         ts = number(data.get("ts"), "ts")
         if ts is None:
             raise BadMessageError("a reading needs its ts")
-        self.poller.ingest(sensor.id, ts, number(data.get("temperature"), "temperature"),
-                           number(data.get("humidity"), "humidity"))
+        self.poller.ingest(sensor.id, ts, Sample(*(number(data.get(q), q) for q in QUANTITIES)))
 
     def _state(self, sensor: SensorConfig, data: Any) -> None:
         state = data.get("state") if isinstance(data, dict) else None
@@ -153,7 +153,7 @@ class MqttSource:
             self.poller.report_state(sensor_id, "offline", f"node {node} is offline")
 
     def _json(self, sensor: SensorConfig, data: Any) -> None:
-        fields = {q: sensor.options.get(f"{q}_field") for q in ("temperature", "humidity")}
+        fields = {q: sensor.options.get(f"{q}_field") for q in QUANTITIES}
         named = [q for q, path in fields.items() if path]
         values: dict[str, float | None] = dict.fromkeys(fields)
         if isinstance(data, int | float) and not isinstance(data, bool) and len(named) == 1:
@@ -164,4 +164,4 @@ class MqttSource:
             if all(values[q] is None for q in named):
                 raise BadMessageError(f"none of {', '.join(fields[q] or q for q in named)} "
                                       "in the message")
-        self.poller.ingest(sensor.id, time.time(), values["temperature"], values["humidity"])
+        self.poller.ingest(sensor.id, time.time(), Sample(*(values[q] for q in QUANTITIES)))

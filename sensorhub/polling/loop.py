@@ -179,12 +179,12 @@ class Poller(PushInput):
             log.exception("sensor %s: unexpected error from driver %s", cfg.id, cfg.driver)
             return self._failed(sensor, DriverError(f"{type(error).__name__}: {error}"))
         try:
-            temperature, humidity = sensor.filter.apply(sample)
+            values = sensor.filter.apply(sample)
         except ImplausibleReadingError as error:
             return self._failed(sensor, error)
-        if temperature is None and humidity is None:
-            return False  # a real change still being confirmed
-        self._accept(sensor, temperature, humidity)
+        if all(v is None for v in values):
+            return False  # the sensor answered without a value
+        self._accept(sensor, values)
         return True
 
     def _ensure_driver(self, sensor: SensorRecord) -> DriverError | None:
@@ -217,14 +217,13 @@ class Poller(PushInput):
         sensor.open_error = None
         return None
 
-    def _accept(self, sensor: SensorRecord, t: float | None, h: float | None,
-                ts: float | None = None) -> None:
+    def _accept(self, sensor: SensorRecord, values: Sample, ts: float | None = None) -> None:
         sensor.seq += 1
-        sensor.filter.accepted = (t, h)
+        sensor.filter.accepted = values
         sensor.consecutive_failures = sensor.failures_since_cycle = 0
         sensor.last_good_mono = self._mono()
         reading = Reading(sensor.cfg.id, sensor.cfg.room, self._wall() if ts is None else ts,
-                          sensor.seq, t, h)
+                          sensor.seq, *values)
         sensor.last_reading = reading
         sensor.health.good += 1
         sensor.health.last_good_ts = reading.ts

@@ -17,8 +17,7 @@ from sensorhub.polling.states import SensorRecord
 class PushTarget(Protocol):
     """What a source may call on the poller."""
 
-    def ingest(self, sensor_id: str, ts: float, temperature: float | None,
-               humidity: float | None) -> bool: ...
+    def ingest(self, sensor_id: str, ts: float, sample: Sample) -> bool: ...
     def seed_last_ts(self, sensor_id: str, ts: float | None) -> None: ...
     def push_failure(self, sensor_id: str, error: DriverError) -> None: ...
     def report_state(self, sensor_id: str, state: str, error: str) -> None: ...
@@ -42,8 +41,7 @@ class PushInput:
     _accept: Callable[..., None]
     _set_state: Callable[[SensorRecord, str, str | None], None]
 
-    def ingest(self, sensor_id: str, ts: float, temperature: float | None,
-               humidity: float | None) -> bool:
+    def ingest(self, sensor_id: str, ts: float, sample: Sample) -> bool:
         """Take a pushed reading made at ``ts``; return whether it was accepted.
 
         A reading at or before the last one taken is a replay (QoS 1 redelivery, a
@@ -54,13 +52,13 @@ class PushInput:
             return False
         sensor.health.attempts += 1
         try:
-            temperature, humidity = sensor.filter.apply(Sample(temperature, humidity))
+            values = sensor.filter.apply(sample)
         except ImplausibleReadingError as error:
             return self._failed(sensor, error)
         sensor.last_ts = ts  # also for held-back jumps: their replays stay dropped
-        if temperature is None and humidity is None:
+        if all(v is None for v in values):
             return False
-        self._accept(sensor, temperature, humidity, ts)
+        self._accept(sensor, values, ts)
         return True
 
     def seed_last_ts(self, sensor_id: str, ts: float | None) -> None:

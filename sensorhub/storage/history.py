@@ -10,60 +10,124 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sensorhub.readings import Reading
-from sensorhub.storage.rollups import ROLLUPS, Agg, agg_add, agg_new, hundredths, mean, unit
+from sensorhub.readings import QUANTITIES, Reading
+from sensorhub.storage.rollups import (
+    COLUMNS,
+    ROLLUPS,
+    Agg,
+    agg_add,
+    agg_new,
+    hundredths,
+    mean,
+    unit,
+)
 
 if TYPE_CHECKING:
     from sensorhub.storage.store import Store
 
 MAX_POINTS_LIMIT = 10_000
-# A point per bucket of a grouped query (_query), as history() returns it:
-# [ts s, t_avg, h_avg, t_min, t_max, h_min, h_max]; a lone reading keeps its own time,
-# a bucket of several sits at its centre; means are rounded to hundredths.
-_POINTS_SQL = """
-SELECT round(max(min(CASE WHEN n = 1 THEN ts_sum ELSE (2 * k + 1) * :step / 2 END, :hi), :lo)
-             / 1000.0, 3),
-       round(1.0 * t_sum / t_n) / 100.0, round(1.0 * h_sum / h_n) / 100.0,
-       t_min / 100.0, t_max / 100.0, h_min / 100.0, h_max / 100.0
-FROM ({grouped}) ORDER BY k
-"""
+#: what each element of a history point is: temperature and humidity for every sensor
+BASE_FIELDS = ("ts", "temperature", "humidity", "temperature_min", "temperature_max",
+               "humidity_min", "humidity_max")
+#: appended for a sensor that also measures pressure or CO2
+EXTRA_FIELDS = ("pressure", "pressure_min", "pressure_max", "co2", "co2_min", "co2_max")
 
 
-def latest(store: Store, sensor: str) -> tuple[float, float | None, float | None] | None:
-    """The newest stored reading of a sensor as (ts, temperature, humidity)."""
+def _width(quantities: Sequence[str]) -> int:
+    """How many columns a query needs: 2 (t, h) or all of them (p, c too)."""
+    return len(COLUMNS) if set(quantities) - {"temperature", "humidity"} else 2
+
+
+def fields(quantities: Sequence[str]) -> tuple[str, ...]:
+    """The names of a history point's elements for a sensor measuring ``quantities``."""
+    return BASE_FIELDS + (EXTRA_FIELDS if _width(quantities) > 2 else ())
+
+
+@cache
+def _grouped_sql(width: int, raw: bool, table: str = "") -> str:
+    """Aggregates per bucket ``k`` of the first ``width`` columns, as rows ``(k, *Agg)``."""
+    cols = COLUMNS[:width]
+    if raw:
+        parts = [f"sum({q}) AS {q}_sum, count({q}) AS {q}_n, min({q}) AS {q}_min, "
+                 f"max({q}) AS {q}_max" for q in cols]
+        return (f"SELECT ts / :step AS k, {', '.join(parts)}, sum(ts) AS ts_sum, "
+                "count(*) AS n FROM readings WHERE sensor = :sid AND ts BETWEEN :a AND :b "
+                "GROUP BY k")
+    parts = [f"sum({q}_sum) AS {q}_sum, sum({q}_n) AS {q}_n, min({q}_min) AS {q}_min, "
+             f"max({q}_max) AS {q}_max" for q in cols]
+    any_value = " + ".join(f"{q}_n" for q in COLUMNS) + " > 0"  # a bucket with a reading
+    return (f"SELECT bucket * :res / :step AS k, {', '.join(parts)}, "
+            f"sum((bucket * :res + :half) * ({any_value})) AS ts_sum, "
+            f"sum({any_value}) AS n FROM {table} "
+            "WHERE sensor = :sid AND bucket BETWEEN :a AND :b GROUP BY k")
+
+
+@cache
+def _points_sql(width: int, grouped: str) -> str:
+    """Finished points from grouped rows, as ``history`` returns them (see BASE_FIELDS).
+
+    A lone reading keeps its own time, a bucket of several sits at its centre; means
+    are rounded to hundredths.
+    """
+    avg = [f"round(1.0 * {q}_sum / {q}_n) / 100.0" for q in COLUMNS]
+    extremes = [f"{q}_min / 100.0, {q}_max / 100.0" for q in COLUMNS]
+    columns = [avg[0], avg[1], extremes[0], extremes[1]]
+    if width > 2:
+        columns += [avg[2], extremes[2], avg[3], extremes[3]]
+    return ("SELECT round(max(min(CASE WHEN n = 1 THEN ts_sum ELSE (2 * k + 1) * :step / 2 END,"
+            f" :hi), :lo) / 1000.0, 3), {', '.join(columns)} FROM ({grouped}) ORDER BY k")
+
+
+def _point(a: Agg, ts_ms: float, width: int) -> list[Any]:
+    """A history point from an aggregate built in Python (same layout as _points_sql)."""
+    point: list[Any] = [round(ts_ms / 1000, 3), mean(a[0], a[1]), mean(a[4], a[5]),
+                        unit(a[2]), unit(a[3]), unit(a[6]), unit(a[7])]
+    if width > 2:
+        point += [mean(a[8], a[9]), unit(a[10]), unit(a[11]),
+                  mean(a[12], a[13]), unit(a[14]), unit(a[15])]
+    return point
+
+
+def latest(store: Store, sensor: str) -> Reading | None:
+    """The newest stored reading of a sensor (room unknown: "", seq 0)."""
     inflight, pending, _taken = store.unflushed(sensor)
     for r in reversed(inflight + pending):
-        return (r.ts, r.temperature, r.humidity)
+        return r
     sid = store.sensor_key(sensor)
     if sid is None:
         return None
     with store.reader() as conn:
-        row = conn.execute("SELECT ts, t, h FROM readings WHERE sensor = ? "
+        row = conn.execute(f"SELECT ts, {', '.join(COLUMNS)} FROM readings WHERE sensor = ? "
                            "ORDER BY ts DESC LIMIT 1", (sid,)).fetchone()
     if row is None:
         return None
-    return (row[0] / 1000, unit(row[1]), unit(row[2]))
+    return Reading(sensor, "", row[0] / 1000, 0, *(unit(v) for v in row[1:]))
 
-def history(store: Store, sensor: str, since: float, until: float, max_points: int = 1000
-            ) -> dict[str, Any]:
+
+def history(store: Store, sensor: str, since: float, until: float, max_points: int = 1000,
+            quantities: Sequence[str] = ("temperature", "humidity")) -> dict[str, Any]:
     """Readings of one sensor in [since, until], at most ``max_points`` buckets.
 
-    Each point is ``[ts, t_avg, h_avg, t_min, t_max, h_min, h_max]``; a bucket
-    keeps its extremes, so a spike never vanishes when zoomed out. Readings not
-    yet flushed are included, so a reconnecting browser can backfill up to now.
+    Each point is laid out as ``fields`` names it: ``[ts, t_avg, h_avg, t_min, t_max,
+    h_min, h_max]``, then pressure and CO2 (mean, min, max) for a sensor measuring
+    them; a bucket keeps its extremes, so a spike never vanishes when zoomed out.
+    Readings not yet flushed are included, so a reconnecting browser can backfill up
+    to now.
     """
+    width = _width(quantities)
     max_points = max(2, min(int(max_points), MAX_POINTS_LIMIT))
     # readings are stored at round(ts * 1000): widen the edges, never cut one off
     since_ms, until_ms = math.floor(since * 1000), math.ceil(until * 1000)
     span = max(1, until_ms - since_ms)
     wanted = span / (max_points - 1)
     resolution = 1
-    for width in sorted(ROLLUPS):
-        if wanted >= width:
-            resolution = width
+    for bucket_width in sorted(ROLLUPS):
+        if wanted >= bucket_width:
+            resolution = bucket_width
     step = max(1, math.ceil(wanted / resolution)) * resolution
     buckets: dict[int, Agg] = {}
     points: list[list[Any]] = []
@@ -85,29 +149,28 @@ def history(store: Store, sensor: str, since: float, until: float, max_points: i
                          else max(since_ms, first // step * step))
                 if split > since_ms:
                     points = list(map(list, _query(
-                        conn, sid, since_ms, split - 1, step, resolution,
+                        conn, sid, since_ms, split - 1, step, resolution, width,
                         points_within=(since_ms, until_ms))))
                 if split <= until_ms:
-                    for row in _query(conn, sid, split, until_ms, step, resolution):
+                    for row in _query(conn, sid, split, until_ms, step, resolution, width):
                         buckets[row[0]] = list(row[1:])
             finally:
                 conn.execute("COMMIT")
     for r in unflushed:
         ts = round(r.ts * 1000)
         if since_ms <= ts <= until_ms:
-            agg = buckets.setdefault(ts // step, agg_new())
-            agg_add(agg, hundredths(r.temperature), hundredths(r.humidity), ts)
+            agg = buckets.setdefault(ts // step, agg_new(width))
+            agg_add(agg, [hundredths(r.value(q)) for q in QUANTITIES[:width]], ts)
     for key in sorted(buckets):
         a = buckets[key]
-        ts = a[8] / a[9] if a[9] == 1 else (2 * key + 1) * step // 2  # centre, whole ms
-        ts = min(max(ts, since_ms), until_ms)
-        points.append([round(ts / 1000, 3), mean(a[0], a[1]), mean(a[4], a[5]),
-                       unit(a[2]), unit(a[3]), unit(a[6]), unit(a[7])])
+        ts = a[-2] / a[-1] if a[-1] == 1 else (2 * key + 1) * step // 2  # centre, whole ms
+        points.append(_point(a, min(max(ts, since_ms), until_ms), width))
     return {"sensor": sensor, "since": since, "until": until, "step": step / 1000,
-            "points": points}
+            "fields": list(fields(quantities)), "points": points}
+
 
 def _query(conn: sqlite3.Connection, sid: int, since_ms: int, until_ms: int, step: int,
-           resolution: int, points_within: tuple[int, int] | None = None
+           resolution: int, width: int, points_within: tuple[int, int] | None = None
            ) -> Iterable[tuple[Any, ...]]:
     """Buckets of ``step`` ms in a range: aggregate rows ``(k, *Agg)`` by default.
 
@@ -115,28 +178,24 @@ def _query(conn: sqlite3.Connection, sid: int, since_ms: int, until_ms: int, ste
     ``history`` returns them instead, oldest first, computed by SQLite.
     """
     if resolution == 1:
-        sql = ("SELECT ts / :step AS k, sum(t) AS t_sum, count(t) AS t_n, min(t) AS t_min, "
-               "max(t) AS t_max, sum(h) AS h_sum, count(h) AS h_n, min(h) AS h_min, "
-               "max(h) AS h_max, sum(ts) AS ts_sum, count(*) AS n FROM readings "
-               "WHERE sensor = :sid AND ts BETWEEN :a AND :b GROUP BY k")
+        sql = _grouped_sql(width, True)
         params = {"step": step, "sid": sid, "a": since_ms, "b": until_ms}
     else:
-        sql = (f"SELECT bucket * :res / :step AS k, sum(t_sum) AS t_sum, sum(t_n) AS t_n, "
-               f"min(t_min) AS t_min, max(t_max) AS t_max, sum(h_sum) AS h_sum, "
-               f"sum(h_n) AS h_n, min(h_min) AS h_min, max(h_max) AS h_max, "
-               f"sum((bucket * :res + :half) * (t_n + h_n > 0)) AS ts_sum, "
-               f"sum(t_n + h_n > 0) AS n FROM {ROLLUPS[resolution]} "
-               f"WHERE sensor = :sid AND bucket BETWEEN :a AND :b GROUP BY k")
+        sql = _grouped_sql(width, False, ROLLUPS[resolution])
         params = {"res": resolution, "half": resolution // 2, "step": step, "sid": sid,
                   "a": since_ms // resolution, "b": until_ms // resolution}
     if points_within is None:
         return conn.execute(sql, params)
-    return conn.execute(_POINTS_SQL.format(grouped=sql),
+    return conn.execute(_points_sql(width, sql),
                         {**params, "lo": points_within[0], "hi": points_within[1]})
 
+
 def export_rows(store: Store, sensor: str, since: float, until: float, chunk: int = 5000
-                ) -> Iterator[tuple[float, float | None, float | None]]:
-    """Every reading of a sensor in a range (unflushed ones too), oldest first."""
+                ) -> Iterator[tuple[float | None, ...]]:
+    """``(ts, temperature, humidity, pressure, co2)`` of every reading in a range.
+
+    Unflushed readings are included; oldest first.
+    """
     last = int(since * 1000) - 1
     until_ms = int(until * 1000)
     inflight, pending, taken = store.unflushed(sensor)  # before the database: see _not_in
@@ -149,11 +208,11 @@ def export_rows(store: Store, sensor: str, since: float, until: float, chunk: in
                 committed = _committed_batch(conn)
                 while True:
                     rows = conn.execute(
-                        "SELECT ts, t, h FROM readings WHERE sensor = ? AND ts > ? "
-                        "AND ts <= ? ORDER BY ts LIMIT ?",
+                        f"SELECT ts, {', '.join(COLUMNS)} FROM readings WHERE sensor = ? "
+                        "AND ts > ? AND ts <= ? ORDER BY ts LIMIT ?",
                         (sid, last, until_ms, chunk)).fetchall()
-                    for ts, t, h in rows:
-                        yield (ts / 1000, unit(t), unit(h))
+                    for row in rows:
+                        yield (row[0] / 1000, *(unit(v) for v in row[1:]))
                     if rows:
                         last = rows[-1][0]
                     if len(rows) < chunk:
@@ -162,13 +221,14 @@ def export_rows(store: Store, sensor: str, since: float, until: float, chunk: in
                 conn.execute("COMMIT")
     for r in _not_in(committed, inflight, pending, taken):
         if last < round(r.ts * 1000) <= until_ms:
-            yield (r.ts, r.temperature, r.humidity)
+            yield (r.ts, *(r.value(q) for q in QUANTITIES))
 
 
 def _committed_batch(conn: sqlite3.Connection) -> int:
     """Number of the latest batch in this connection's read snapshot."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
     return int(row[0]) if row else 0
+
 
 def _not_in(committed: int, inflight: list[Reading], pending: list[Reading], taken: int
             ) -> list[Reading]:

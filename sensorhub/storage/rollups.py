@@ -1,23 +1,37 @@
 """Aggregates of readings: one row per sensor and bucket in each rollup table.
 
 Values are integer hundredths. An aggregate keeps sum, count, min and max of each
-quantity, plus the sum of the readings' times (so a bucket of one reading keeps that
-reading's own time when drawn).
+quantity (columns ``<q>_sum``, ``<q>_n``, ``<q>_min``, ``<q>_max`` for q in
+``schema.COLUMNS``), plus the sum of the readings' times and their number (so a
+bucket of one reading keeps that reading's own time when drawn).
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
-from sensorhub.storage.schema import ROLLUPS
+from sensorhub.storage.schema import COLUMNS, ROLLUPS
 
-__all__ = ["ROLLUPS", "Agg", "agg_add", "agg_new", "hundredths", "mean", "unit",
+__all__ = ["COLUMNS", "ROLLUPS", "Agg", "agg_add", "agg_new", "hundredths", "mean", "unit",
            "upsert_rollup"]
 
-# one aggregate row: bucket key -> [t_sum, t_n, t_min, t_max, h_sum, h_n, h_min, h_max, ts_sum, n]
+# one aggregate: [sum, n, min, max] per quantity, then ts_sum and n (the last two)
 Agg = list[Any]
+_AGG_COLUMNS = [f"{q}_{part}" for q in COLUMNS for part in ("sum", "n", "min", "max")]
+_UPSERT = {table: (
+    f"INSERT INTO {table} (sensor, bucket, {', '.join(_AGG_COLUMNS)}) "
+    f"VALUES (?, ?, {', '.join('?' * len(_AGG_COLUMNS))}) "
+    "ON CONFLICT (sensor, bucket) DO UPDATE SET "
+    + ", ".join(
+        f"{q}_sum = {q}_sum + excluded.{q}_sum, {q}_n = {q}_n + excluded.{q}_n, "
+        f"{q}_min = min(coalesce({q}_min, excluded.{q}_min), "
+        f"coalesce(excluded.{q}_min, {q}_min)), "
+        f"{q}_max = max(coalesce({q}_max, excluded.{q}_max), "
+        f"coalesce(excluded.{q}_max, {q}_max))"
+        for q in COLUMNS)) for table in ROLLUPS.values()}
 
 
 def hundredths(value: float | None) -> int | None:
@@ -38,38 +52,26 @@ def mean(total: int, n: int) -> float | None:
     return math.copysign(math.floor(abs(value) + 0.5), value) / 100 + 0.0
 
 
-def agg_new() -> Agg:
-    """An empty aggregate."""
-    return [0, 0, None, None, 0, 0, None, None, 0, 0]
+def agg_new(quantities: int = len(COLUMNS)) -> Agg:
+    """An empty aggregate of the first ``quantities`` columns."""
+    return [0, 0, None, None] * quantities + [0, 0]
 
 
-def agg_add(a: Agg, t: int | None, h: int | None, ts: int) -> None:
-    """Add one reading (hundredths, ms) to an aggregate."""
-    if t is not None:
-        a[0] += t
-        a[1] += 1
-        a[2] = t if a[2] is None else min(a[2], t)
-        a[3] = t if a[3] is None else max(a[3], t)
-    if h is not None:
-        a[4] += h
-        a[5] += 1
-        a[6] = h if a[6] is None else min(a[6], h)
-        a[7] = h if a[7] is None else max(a[7], h)
-    a[8] += ts
-    a[9] += 1
+def agg_add(a: Agg, values: Sequence[int | None], ts: int) -> None:
+    """Add one reading (hundredths in COLUMNS order, time in ms) to an aggregate."""
+    for i, v in enumerate(values):
+        if v is not None:
+            base = 4 * i
+            a[base] += v
+            a[base + 1] += 1
+            a[base + 2] = v if a[base + 2] is None else min(a[base + 2], v)
+            a[base + 3] = v if a[base + 3] is None else max(a[base + 3], v)
+    a[-2] += ts
+    a[-1] += 1
 
 
 def upsert_rollup(conn: sqlite3.Connection, table: str,
                   aggs: dict[tuple[int, int], Agg]) -> None:
     """Merge a batch's aggregates into a rollup table."""
-    conn.executemany(
-        f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (sensor, bucket) DO UPDATE SET "
-        "t_sum = t_sum + excluded.t_sum, t_n = t_n + excluded.t_n, "
-        "t_min = min(coalesce(t_min, excluded.t_min), coalesce(excluded.t_min, t_min)), "
-        "t_max = max(coalesce(t_max, excluded.t_max), coalesce(excluded.t_max, t_max)), "
-        "h_sum = h_sum + excluded.h_sum, h_n = h_n + excluded.h_n, "
-        "h_min = min(coalesce(h_min, excluded.h_min), coalesce(excluded.h_min, h_min)), "
-        "h_max = max(coalesce(h_max, excluded.h_max), coalesce(excluded.h_max, h_max))",
-        [(sid, bucket, *a[:8]) for (sid, bucket), a in aggs.items()],
-    )
+    conn.executemany(_UPSERT[table],
+                     [(sid, bucket, *a[:-2]) for (sid, bucket), a in aggs.items()])

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 #: rollup levels: bucket width in ms -> table
 ROLLUPS = {60_000: "rollup_1m", 900_000: "rollup_15m"}
+#: the column letter of each quantity in readings and rollups, in drivers.base order
+COLUMNS = ("t", "h", "p", "c")
 
 _ROLLUP_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -53,6 +55,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         "threshold REAL, cleared REAL, cleared_value REAL)",
         "CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (since)",
     )),
+    Migration(2, "pressure (p) and CO2 (c) beside temperature and humidity", (
+        "ALTER TABLE readings ADD COLUMN p INTEGER",
+        "ALTER TABLE readings ADD COLUMN c INTEGER",
+        *(f"ALTER TABLE {table} ADD COLUMN {column}"
+          for table in ROLLUPS.values()
+          for q in ("p", "c")
+          for column in (f"{q}_sum INTEGER NOT NULL DEFAULT 0",
+                         f"{q}_n INTEGER NOT NULL DEFAULT 0", f"{q}_min INTEGER",
+                         f"{q}_max INTEGER"))),
+    ),
 )
 VERSION = MIGRATIONS[-1].version
 

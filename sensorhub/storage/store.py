@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,23 @@ from typing import Any
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import real_lock
 from sensorhub.storage import history as queries
-from sensorhub.storage.rollups import ROLLUPS, Agg, agg_add, agg_new, hundredths, upsert_rollup
+from sensorhub.storage.rollups import (
+    COLUMNS,
+    ROLLUPS,
+    Agg,
+    agg_add,
+    agg_new,
+    hundredths,
+    upsert_rollup,
+)
 from sensorhub.storage.schema import SchemaError, migrate
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 200_000  # ~2 days of 8 sensors at 2 s, kept in RAM while the disk refuses
+VALUES = slice(4, 4 + len(COLUMNS))  # a Reading's measured values, in COLUMNS order
+INSERT_READING = (f"INSERT OR IGNORE INTO readings (sensor, ts, {', '.join(COLUMNS)}) "
+                  f"VALUES (?, ?, {', '.join('?' * len(COLUMNS))})")
 
 
 class StoreError(RuntimeError):
@@ -160,15 +171,15 @@ class Store:
                     sid = new_ids.get(r.sensor) or self._sensor_id(conn, r.sensor)
                     new_ids[r.sensor] = sid
                     ts = round(r.ts * 1000)
-                    t, h = hundredths(r.temperature), hundredths(r.humidity)
-                    rows.append((sid, ts, t, h))
+                    values = [hundredths(v) for v in r[VALUES]]
+                    rows.append((sid, ts, *values))
                     for width, aggs in rollups.items():
                         key = (sid, ts // width)
                         agg = aggs.get(key)
                         if agg is None:
                             agg = aggs[key] = agg_new()
-                        agg_add(agg, t, h, ts)
-                conn.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?)", rows)
+                        agg_add(agg, values, ts)
+                conn.executemany(INSERT_READING, rows)
                 for width, aggs in rollups.items():
                     upsert_rollup(conn, ROLLUPS[width], aggs)
                 self._write_meta(conn, batch=number)
@@ -266,18 +277,18 @@ class Store:
         return gone
 
     # -- reading (sensorhub.storage.history) -------------------------------------------
-    def latest(self, sensor: str) -> tuple[float, float | None, float | None] | None:
-        """The newest stored reading of a sensor as (ts, temperature, humidity)."""
+    def latest(self, sensor: str) -> Reading | None:
+        """The newest stored reading of a sensor (room unknown: "", seq 0)."""
         return queries.latest(self, sensor)
 
-    def history(self, sensor: str, since: float, until: float, max_points: int = 1000
-                ) -> dict[str, Any]:
+    def history(self, sensor: str, since: float, until: float, max_points: int = 1000,
+                quantities: Sequence[str] = ("temperature", "humidity")) -> dict[str, Any]:
         """Readings of one sensor in [since, until], at most ``max_points`` buckets."""
-        return queries.history(self, sensor, since, until, max_points)
+        return queries.history(self, sensor, since, until, max_points, quantities)
 
     def export_rows(self, sensor: str, since: float, until: float, chunk: int = 5000
-                    ) -> Iterator[tuple[float, float | None, float | None]]:
-        """Every reading of a sensor in a range (unflushed ones too), oldest first."""
+                    ) -> Iterator[tuple[float | None, ...]]:
+        """``(ts, temperature, humidity, pressure, co2)`` of every reading in a range."""
         return queries.export_rows(self, sensor, since, until, chunk)
 
     def count(self) -> int:

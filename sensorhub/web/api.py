@@ -11,13 +11,16 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
+from sensorhub.config import SensorConfig
+from sensorhub.readings import QUANTITIES
 from sensorhub.rights import Principal, anonymous_may_watch, visible_sensor, visible_sensors
 from sensorhub.web.auth import AuthError, request_principal
-from sensorhub.web.queries import BadRequestError, parse_history
+from sensorhub.web.queries import BadRequestError, HistoryQuery, parse_history
 from sensorhub.web.snapshot import snapshot
 from sensorhub.web.state import current
 
 bp = Blueprint("api", __name__)
+CSV_COLUMNS = ("temperature_c", "humidity_pct", "pressure_hpa", "co2_ppm")  # QUANTITIES order
 
 
 class ApiError(Exception):
@@ -43,15 +46,17 @@ def _principal() -> Principal:
     return principal
 
 
-def _query(principal: Principal, defaults: dict[str, Any] | None = None) -> Any:
+def _query(principal: Principal, defaults: dict[str, Any] | None = None
+           ) -> tuple[HistoryQuery, SensorConfig]:
     args = {**(defaults or {}), **request.args.to_dict()}
     try:
         query = parse_history(args, time.time())
     except BadRequestError as error:
         raise ApiError(400, str(error)) from error
-    if visible_sensor(principal, query.sensor, current().config) is None:
+    sensor = visible_sensor(principal, query.sensor, current().config)
+    if sensor is None:
         raise ApiError(404, "unknown sensor")
-    return query
+    return query, sensor
 
 
 @bp.get("/api/sensors")
@@ -65,10 +70,10 @@ def sensors() -> Response:
 @bp.get("/api/history")
 def history() -> Response:
     """Downsampled history of one sensor (docs/protocol.md)."""
-    query = _query(_principal())
+    query, sensor = _query(_principal())
     h = current().hub
     result = h.runtime.run_blocking(lambda: h.store.history(
-        query.sensor, query.since, query.until, query.max_points))
+        query.sensor, query.since, query.until, query.max_points, sensor.quantities))
     return jsonify(result)
 
 
@@ -76,17 +81,19 @@ def history() -> Response:
 def export_csv() -> Response:
     """Every stored reading of one sensor in a range, streamed as CSV."""
     principal = _principal()
-    query = _query(principal, {"since": 0})
+    query, sensor = _query(principal, {"since": 0})
     store = current().hub.store
+    # temperature and humidity always (as before), pressure and CO2 when measured
+    shown = [i for i, q in enumerate(QUANTITIES) if i < 2 or q in sensor.quantities]
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["sensor", "time_utc", "epoch", "temperature_c", "humidity_pct"])
-        for ts, t, h in store.export_rows(query.sensor, query.since, query.until):
+        writer.writerow(["sensor", "time_utc", "epoch", *(CSV_COLUMNS[i] for i in shown)])
+        for ts, *values in store.export_rows(query.sensor, query.since, query.until):
             stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            writer.writerow([query.sensor, stamp, f"{ts:.3f}", "" if t is None else t,
-                             "" if h is None else h])
+            writer.writerow([query.sensor, stamp, f"{ts:.3f}",
+                             *("" if values[i] is None else values[i] for i in shown)])
             if buffer.tell() > 16384:
                 yield buffer.getvalue()
                 buffer.seek(0)

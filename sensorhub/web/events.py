@@ -79,12 +79,13 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
         except BadRequestError as error:
             log.info("bad history request from %s: %s", sid, error)
             return {"error": f"bad request: {error}"}
-        if visible_sensor(principal, query.sensor, hub.config) is None:
+        sensor = visible_sensor(principal, query.sensor, hub.config)
+        if sensor is None:
             log.info("history for %r refused to %s (%s)", query.sensor, sid, principal.name)
             return {"error": "unknown sensor"}
         store = hub.store
         return hub.runtime.run_blocking(lambda: store.history(
-            query.sensor, query.since, query.until, query.max_points))
+            query.sensor, query.since, query.until, query.max_points, sensor.quantities))
 
     @socketio.on("alert_history")
     def on_alert_history(data: Any = None) -> dict[str, Any]:

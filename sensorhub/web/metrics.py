@@ -37,6 +37,10 @@ def _collector(web: Web) -> Any:
                     "sensorhub_temperature_celsius", "Latest temperature", labels=labels),
                 "humidity": GaugeMetricFamily(
                     "sensorhub_humidity_percent", "Latest relative humidity", labels=labels),
+                "pressure": GaugeMetricFamily(
+                    "sensorhub_pressure_hectopascals", "Latest air pressure", labels=labels),
+                "co2": GaugeMetricFamily(
+                    "sensorhub_co2_ppm", "Latest CO2 concentration", labels=labels),
                 "dew_point": GaugeMetricFamily(
                     "sensorhub_dew_point_celsius", "Dew point of the latest reading",
                     labels=labels),
@@ -65,6 +69,7 @@ def _collector(web: Web) -> Any:
                 shown = poller.state(s.id).state
                 if reading is not None:
                     values = {"temperature": reading.temperature, "humidity": reading.humidity,
+                              "pressure": reading.pressure, "co2": reading.co2,
                               "dew_point": dew_point(reading.temperature, reading.humidity),
                               "abs_humidity": absolute_humidity(reading.temperature,
                                                                 reading.humidity)}

@@ -12,13 +12,9 @@ from sensorhub.rights import Principal, rooms_for, visible_sensors
 
 def latest_message(hub: Hub, sensor_id: str) -> dict[str, Any] | None:
     """The newest reading of a sensor as a payload: live if any, else the stored one."""
-    reading: Reading | None = hub.poller.latest(sensor_id)
+    reading: Reading | None = hub.poller.latest(sensor_id) or hub.store.latest(sensor_id)
     if reading is None:
-        stored = hub.store.latest(sensor_id)
-        if stored is None:
-            return None
-        ts, t, h = stored
-        reading = Reading(sensor_id, "", ts, 0, t, h)
+        return None
     message = reading.to_message()
     del message["sensor"], message["room"]
     if message["seq"] == 0:
@@ -35,6 +31,7 @@ def snapshot(hub: Hub, boot: str, principal: Principal, *, health: bool = False
     for s in visible_sensors(principal, config):
         entry: dict[str, Any] = {
             "id": s.id, "name": s.name, "room": s.room, "interval": s.interval,
+            "quantities": list(s.quantities),
             "state": hub.poller.state(s.id).to_message(),
             "latest": latest_message(hub, s.id),
             "alert_rules": [{"kind": r.kind, "threshold": r.threshold, "for": r.hold}
@@ -42,6 +39,9 @@ def snapshot(hub: Hub, boot: str, principal: Principal, *, health: bool = False
         }
         if health:
             entry["health"] = hub.poller.health(s.id)
+            entry["corrections"] = {  # what turns raw values into readings
+                "calibrate": {q: [list(a), list(b)] for q, (a, b) in s.calibrate.items()},
+                "offsets": dict(s.offsets)}
         sensors.append(entry)
     user = None if principal.anonymous else {
         "name": principal.name, "admin": principal.admin, "kind": principal.kind}

@@ -203,6 +203,7 @@ def test_node_readings_reach_the_right_room_and_last_will_turns_them_offline(
         assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
         assert set(stamps) <= set(wait_for(lambda: node.stored("s1"), 5, "node store"))
         assert set(readings[0]) == {"sensor", "room", "ts", "seq", "temperature", "humidity",
+                                    "pressure", "co2",
                                     "dew_point", "abs_humidity"}
         # stored on the hub like a local reading, with the node's timestamps
         answer = alice.client.call("history", {"sensor": "gh", "since": stamps[0] - 1,

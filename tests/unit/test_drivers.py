@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.base import Sample
 from drivers.dht import DHT11Driver, DHT22Driver
 from drivers.errors import (
     PULSEIN_HINT,
@@ -116,7 +117,7 @@ def test_dht11_reads_whole_percent_humidity_as_float(fake_hardware):
     fake_hardware.script(pin=17, outcomes=["ok:0.0,40.6"])
     with DHT11Driver(17) as driver:
         sample = driver.read()
-    assert sample == (0.0, 41.0)
+    assert sample == Sample(0.0, 41.0)
     assert isinstance(sample.humidity, float)
     assert fake_hardware.devices[0]._dht11 is True
 
@@ -125,7 +126,7 @@ def test_one_read_is_one_measurement(fake_hardware):
     # temperature and humidity are two properties; both must come from one measurement
     fake_hardware.script(pin=4, outcomes=["ok:20.0,40.0", "ok:25.0,50.0"])
     with DHT22Driver(4) as driver:
-        assert driver.read() == (20.0, 40.0)
+        assert driver.read() == Sample(20.0, 40.0)
     assert fake_hardware.sensor(4).measures == 1
 
 
@@ -162,10 +163,10 @@ def test_every_read_is_a_new_measurement(fake_hardware, monkeypatch):
     monkeypatch.setattr(DHT22Driver, "library_cache_seconds", 0.2)
     fake_hardware.script(pin=4, outcomes=["ok:20.0,40.0", "checksum", "ok:25.0,50.0"])
     with DHT22Driver(4) as driver:
-        assert driver.read() == (20.0, 40.0)
+        assert driver.read() == Sample(20.0, 40.0)
         with pytest.raises(ChecksumError):
             driver.read()
-        assert driver.read() == (25.0, 50.0)
+        assert driver.read() == Sample(25.0, 50.0)
     times = [t for t, _, _ in fake_hardware.measures]
     assert len(times) == 3
     assert all(b - a > 0.2 for a, b in itertools.pairwise(times))
@@ -231,7 +232,7 @@ def test_a_pin_the_board_lacks_is_a_bad_pin(fake_hardware, pin):
 def test_the_highest_gpio_is_fine(fake_hardware):
     fake_hardware.script(pin=27, outcomes=["ok:19.0,60.0"])
     with DHT22Driver(27) as driver:
-        assert driver.read() == (19.0, 60.0)
+        assert driver.read() == Sample(19.0, 60.0)
 
 
 def test_close_calls_exit_once(fake_hardware):
@@ -250,7 +251,7 @@ def test_close_frees_the_line_for_the_next_driver(fake_hardware):
         DHT22Driver(4)  # the first one's pulse-in helper still holds GPIO 4
     first.close()
     with DHT22Driver(4) as second:
-        assert second.read() == (21.0, 45.0)
+        assert second.read() == Sample(21.0, 45.0)
 
 
 def test_registry_opens_the_dht_driver(fake_hardware):
@@ -258,7 +259,7 @@ def test_registry_opens_the_dht_driver(fake_hardware):
     driver = open_driver("dht22", 4, {"use_pulseio": False})
     try:
         assert isinstance(driver, DHT22Driver)
-        assert driver.read() == (23.0, 51.0)
+        assert driver.read() == Sample(23.0, 51.0)
         assert fake_hardware.devices[0]._use_pulseio is False
     finally:
         driver.close()
@@ -275,10 +276,10 @@ def test_a_leftover_pulsein_helper_fails_the_open_with_the_hint(fake_hardware):
     assert isinstance(info.value, RuntimeError)
     # the hint's advice works: without the helper (bit-banging) the sensor reads
     with DHT22Driver(4, use_pulseio=False) as driver:
-        assert driver.read() == (21.0, 45.0)
+        assert driver.read() == Sample(21.0, 45.0)
     fake_hardware.release_pulsein(4)  # pkill libgpiod_pulsein
     with DHT22Driver(4) as driver:
-        assert driver.read() == (21.0, 45.0)
+        assert driver.read() == Sample(21.0, 45.0)
 
 
 @pytest.mark.parametrize("outcome", ["pulsein_stuck", "pulsein_oserror"])
@@ -320,7 +321,7 @@ def test_a_stuck_sensor_revives_only_after_a_power_cycle(fake_hardware):
     driver.close()
     power.cycle()
     with DHT22Driver(4) as driver:
-        assert driver.read() == (22.0, 44.0)
+        assert driver.read() == Sample(22.0, 44.0)
     assert fake_hardware.sensor(4).revivals == 1
 
 
@@ -464,7 +465,7 @@ def test_a_subprocess_takes_its_script_from_the_environment(tmp_path):
                           text=True, timeout=30, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out[:3] == ["checksum", [19.5, 55.0], "not_found"]
+    assert out[:3] == ["checksum", [19.5, 55.0, None, None], "not_found"]
     assert "only be run on a Raspberry Pi" in out[3]
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     events = [(e["event"], e.get("outcome")) for e in logged]

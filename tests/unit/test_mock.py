@@ -70,7 +70,8 @@ def test_values_have_dht22_resolution_and_a_realistic_range():
         driver = mock(seed=7, profile=profile)
         samples = [driver.read() for _ in range(300)]
         for sample in samples:
-            for value in sample:
+            assert sample.pressure is None and sample.co2 is None  # a DHT22 measures neither
+            for value in sample[:2]:
                 assert isinstance(value, float)
                 assert abs(value * 10 - round(value * 10)) < 1e-6, value
             assert mean_t - swing_t - 3 <= sample.temperature <= mean_t + swing_t + 3
@@ -170,3 +171,13 @@ def test_the_registry_opens_a_mock_with_its_options():
         driver.read()
     assert str(info.value) in ADAFRUIT_MESSAGES
     driver.close()
+
+
+def test_pressure_and_co2_leave_temperature_and_humidity_as_they_were() -> None:
+    plain = mock(seed=11, profile="lab")
+    full = mock(seed=11, profile="lab", pressure=True, co2=True)
+    for _ in range(200):
+        a, b = plain.read(), full.read()
+        assert a[:2] == b[:2]
+        assert 990 <= b.pressure <= 1040 and b.pressure == round(b.pressure, 2)
+        assert 400 <= b.co2 <= 2000 and b.co2 == int(b.co2)

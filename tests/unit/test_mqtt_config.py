@@ -77,7 +77,8 @@ def test_plain_mqtt_url_defaults(tmp_path: Path) -> None:
      "config.yaml:16: sensors[1].options.topic: 'tele/+/SENSOR' is not a topic one can "
      "subscribe to exactly (no '+', '#')"),
     ((", temperature_field: SI7021.Temperature", ""),
-     "config.yaml:16: sensors[1].options: name temperature_field or humidity_field (or both)"),
+     "config.yaml:16: sensors[1].options: name at least one of temperature_field, "
+     "humidity_field, pressure_field, co2_field"),
     (("  ca_file: certs/ca.pem\n", "  ca_file: certs/ca.pem\n  qos: 2\n"),
      "config.yaml:6: mqtt.qos: unknown key; known keys: url, username, password, client_id, "
      "ca_file, keepalive"),

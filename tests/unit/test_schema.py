@@ -73,11 +73,15 @@ def test_a_database_from_0_1_0_upgrades_in_place_with_every_row(tmp_path: Path) 
                          ).fetchone() == ("1700005000000",)
     points = store.history("gh-air", T0, T0 + 400 * 30, 10_000)["points"]
     assert len(points) == 400 and points[0][1:3] == [20.0, 60.0]
-    assert store.latest("cellar") == (T0 + 399 * 30 + 1, 12.5, None)
+    latest = store.latest("cellar")
+    assert latest is not None
+    assert (latest.ts, latest.temperature, latest.humidity) == (T0 + 399 * 30 + 1, 12.5, None)
     # and it keeps working: new readings go in next to the old ones
     store.add(Reading("gh-air", "greenhouse", T0 + 500 * 30, 1, 21.5, 55.0))
     assert store.flush() == 1
-    assert store.latest("gh-air") == (T0 + 500 * 30, 21.5, 55.0)
+    latest = store.latest("gh-air")
+    assert latest is not None
+    assert (latest.ts, latest.temperature, latest.humidity) == (T0 + 500 * 30, 21.5, 55.0)
     after.close()
     store.close()
     again = Store(path)  # a second open applies nothing

@@ -38,7 +38,9 @@ def test_batched_writes_survive_a_clean_close(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     again = Store(path)
-    assert again.latest("s1") == (T0 + 49, 20.49, 50.0)
+    latest = again.latest("s1")
+    assert latest is not None
+    assert (latest.ts, latest.temperature, latest.humidity) == (T0 + 49, 20.49, 50.0)
     again.close()
 
 

@@ -65,6 +65,7 @@ def test_room_a_user_sees_only_room_a(live_server: LiveServer, clients: list[Rec
     seqs = [r["seq"] for r in readings]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert set(readings[0]) == {"sensor", "room", "ts", "seq", "temperature", "humidity",
+                                "pressure", "co2",
                                 "dew_point", "abs_humidity"}
     sample = readings[0]
     assert sample["dew_point"] < sample["temperature"]
