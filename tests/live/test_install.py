@@ -148,6 +148,9 @@ def test_offline_bundle_installs_and_serves_readings(bundle: Path, tmp_path: Pat
         assert latest is not None and latest["temperature"] is not None
         page = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
         assert page.status_code == 200 and "csrf_token" in page.text  # templates installed
+        for module in sorted((ROOT / "static" / "js").glob("*.js")):  # the dashboard's modules
+            served = requests.get(f"http://127.0.0.1:{port}/static/js/{module.name}", timeout=5)
+            assert served.status_code == 200 and served.content == module.read_bytes(), module
     finally:
         proc.terminate()
         output = proc.communicate(timeout=20)[0].decode()
