@@ -11,6 +11,7 @@ cookie as a browser's page and socket do.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,10 +90,17 @@ class Site:
 
     # -- sensors ---------------------------------------------------------------------
     def poll(self, *sensor_ids: str, times: int = 1) -> int:
-        """Read sensors now through the real poller; return how many readings it took."""
+        """Read sensors now through the real poller; return how many readings it took.
+
+        Rounds are 2 ms apart: the store keys a sensor's readings by the millisecond
+        (``INSERT OR IGNORE``), so two reads within one would be stored as one. A real
+        poller never reads a sensor that fast (every driver's minimum is >= 0.1 s).
+        """
         poller = self.web.hub.poller
         taken = 0
-        for _ in range(times):
+        for round_ in range(times):
+            if round_:
+                time.sleep(0.002)
             for sensor_id in sensor_ids or poller.ids():
                 taken += poller.poll_once(sensor_id)
         return taken
