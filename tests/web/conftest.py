@@ -11,6 +11,7 @@ cookie as a browser's page and socket do.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,15 +62,20 @@ class Site:
         """A fresh HTTP client (its own cookie jar)."""
         return self.app.test_client()
 
+    @staticmethod
+    def csrf(client: FlaskClient) -> str:
+        """The CSRF token of the login form as ``client``'s session gets it."""
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+        assert token, "login form has no CSRF token"
+        return token.group(1)
+
     def login(self, name: str, password: str = PASSWORD,
               client: FlaskClient | None = None) -> FlaskClient:
         """An HTTP client logged in through the real form (CSRF token and all)."""
         client = client or self.client()
-        page = client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
-        assert token, "login form has no CSRF token"
         answer = client.post("/login", data={"username": name, "password": password,
-                                             "csrf_token": token.group(1)})
+                                             "csrf_token": self.csrf(client)})
         assert answer.status_code == 302, answer.get_data(as_text=True)
         return client
 
@@ -84,10 +90,17 @@ class Site:
 
     # -- sensors ---------------------------------------------------------------------
     def poll(self, *sensor_ids: str, times: int = 1) -> int:
-        """Read sensors now through the real poller; return how many readings it took."""
+        """Read sensors now through the real poller; return how many readings it took.
+
+        Rounds are 2 ms apart: the store keys a sensor's readings by the millisecond
+        (``INSERT OR IGNORE``), so two reads within one would be stored as one. A real
+        poller never reads a sensor that fast (every driver's minimum is >= 0.1 s).
+        """
         poller = self.web.hub.poller
         taken = 0
-        for _ in range(times):
+        for round_ in range(times):
+            if round_:
+                time.sleep(0.002)
             for sensor_id in sensor_ids or poller.ids():
                 taken += poller.poll_once(sensor_id)
         return taken
@@ -111,6 +124,17 @@ def received(sock: SocketIOTestClient, event: str) -> list[Any]:
             if m["name"] == event]
 
 
+def build_site(directory: Path, **config: Any) -> Site:
+    """An in-process app in ``directory`` (write_config's arguments); close it after.
+
+    For a fixture of wider scope than ``make_site``'s, e.g. one site a module shares
+    because its tests only read, and users (scrypt: ~0.25 s each) are made once.
+    """
+    loaded = load_config(write_config(directory, async_mode="threading", **config))
+    app, socketio = create_app(loaded, poll=False)
+    return Site(app, socketio, loaded, directory)
+
+
 @pytest.fixture
 def make_site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
     """Build in-process apps with a custom config (write_config's arguments)."""
@@ -119,9 +143,7 @@ def make_site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
     def make(**config: Any) -> Site:
         directory = tmp_path / f"site{len(made)}"
         directory.mkdir()
-        loaded = load_config(write_config(directory, async_mode="threading", **config))
-        app, socketio = create_app(loaded, poll=False)
-        site = Site(app, socketio, loaded, directory)
+        site = build_site(directory, **config)
         made.append(site)
         return site
 

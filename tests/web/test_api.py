@@ -1,105 +1,127 @@
-"""HTTP routes against the real server: rights, headers, static assets, login limits."""
+"""HTTP routes in-process: rights, headers, static assets, login limits.
+
+The Flask test client goes through the same WSGI stack a server calls (the security
+headers wrapper, Flask-SocketIO's middleware, Flask), with the readings taken by the
+real poller from the mock driver and stored in a real SQLite file. Unlike ``requests``,
+it sends a path as written: ``/static/../x`` reaches the app instead of being
+normalised to ``/x`` by the client first.
+"""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import io
+import logging
 import re
 import time
+from collections.abc import Iterator
 
 import pytest
-import requests
+from flask.testing import FlaskClient
 
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import PASSWORD
+from tests.web.conftest import Site, build_site
 
 HOSTILE = ["' OR 1=1 --", "a1; DROP TABLE readings", "../../etc/passwd", "%00", "a1\x00",
            "<script>alert(1)</script>", "9" * 400, "-1e308", "NaN", "inf", "{}", "[]"]
 
 
-def bearer(server: LiveServer, name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {server.token(name)}"}
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One default site for the module: alice (room a), bob (room b), root, 3 readings each.
+
+    Shared because the tests only read it (and users cost a scrypt hash each); the
+    one that fails logins does so as its own user, far below the per-client limit.
+    """
+    made = build_site(tmp_path_factory.mktemp("api"))
+    made.add_user("alice", rooms=("a",))
+    made.add_user("bob", rooms=("b",))
+    made.add_user("root", admin=True)
+    assert made.poll(times=3) == 6
+    made.flush()
+    yield made
+    made.close()
 
 
-def get(server: LiveServer, path: str, **kwargs: object) -> requests.Response:
-    return requests.get(server.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
+def test_sensors_requires_auth(client: FlaskClient) -> None:
+    answer = client.get("/api/sensors")
+    assert answer.status_code == 401
+    assert answer.get_json() == {"error": "authentication required"}
+    answer = client.get("/api/sensors", headers={"Authorization": "Bearer shb_nope"})
+    assert answer.status_code == 401
+    assert answer.get_json() == {"error": "invalid or revoked token"}
 
 
-def test_sensors_requires_auth(live_server: LiveServer) -> None:
-    answer = get(live_server, "/api/sensors")
-    assert answer.status_code == 401 and answer.json() == {"error": "authentication required"}
-    answer = get(live_server, "/api/sensors", headers={"Authorization": "Bearer shb_nope"})
-    assert answer.status_code == 401 and answer.json() == {"error": "invalid or revoked token"}
-
-
-def test_sensors_lists_only_visible_ones(live_server: LiveServer) -> None:
-    body = get(live_server, "/api/sensors", headers=bearer(live_server, "alice")).json()
+def test_sensors_lists_only_visible_ones(site: Site, client: FlaskClient) -> None:
+    body = client.get("/api/sensors", headers=site.bearer("alice")).get_json()
     assert [s["id"] for s in body["sensors"]] == ["a1"]
-    assert body["sensors"][0]["health"]["good"] > 0
-    admin = get(live_server, "/api/sensors", headers=bearer(live_server, "root")).json()
+    assert body["sensors"][0]["health"]["good"] == 3
+    admin = client.get("/api/sensors", headers=site.bearer("root")).get_json()
     assert {s["id"] for s in admin["sensors"]} == {"a1", "b1"}
 
 
-def test_history_over_http(live_server: LiveServer) -> None:
-    headers = bearer(live_server, "alice")
+def test_history_over_http(site: Site, client: FlaskClient) -> None:
+    headers = site.bearer("alice")
     since = time.time() - 60
-    ok = get(live_server, f"/api/history?sensor=a1&since={since}&max_points=50", headers=headers)
-    assert ok.status_code == 200 and 0 < len(ok.json()["points"]) <= 50
-    other = get(live_server, f"/api/history?sensor=b1&since={since}", headers=headers)
-    assert other.status_code == 404 and other.json() == {"error": "unknown sensor"}
-    bad = get(live_server, "/api/history?sensor=a1&since=yesterday", headers=headers)
-    assert bad.status_code == 400 and "since" in bad.json()["error"]
+    ok = client.get(f"/api/history?sensor=a1&since={since}&max_points=50", headers=headers)
+    assert ok.status_code == 200 and 0 < len(ok.get_json()["points"]) <= 50
+    other = client.get(f"/api/history?sensor=b1&since={since}", headers=headers)
+    assert other.status_code == 404 and other.get_json() == {"error": "unknown sensor"}
+    bad = client.get("/api/history?sensor=a1&since=yesterday", headers=headers)
+    assert bad.status_code == 400 and "since" in bad.get_json()["error"]
 
 
-def test_csv_export_streams_every_reading(live_server: LiveServer) -> None:
-    headers = bearer(live_server, "alice")
-    answer = get(live_server, "/api/export.csv?sensor=a1", headers=headers, stream=True)
-    assert answer.status_code == 200
+def test_csv_export_streams_every_reading(site: Site, client: FlaskClient) -> None:
+    headers = site.bearer("alice")
+    answer = client.get("/api/export.csv?sensor=a1", headers=headers)
+    assert answer.status_code == 200 and answer.is_streamed
     assert answer.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in answer.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(answer.text)))
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True))))
     assert rows[0] == ["sensor", "time_utc", "epoch", "temperature_c", "humidity_pct"]
-    assert len(rows) > 2 and all(r[0] == "a1" for r in rows[1:])
+    assert len(rows) == 1 + 3 and all(r[0] == "a1" for r in rows[1:])
     epochs = [float(r[2]) for r in rows[1:]]
     assert epochs == sorted(epochs)
-    denied = get(live_server, "/api/export.csv?sensor=b1", headers=headers)
+    denied = client.get("/api/export.csv?sensor=b1", headers=headers)
     assert denied.status_code == 404
 
 
-def test_healthz_needs_no_auth_and_leaks_nothing(live_server: LiveServer) -> None:
-    answer = get(live_server, "/healthz")
-    body = answer.json()
+def test_healthz_needs_no_auth_and_leaks_nothing(client: FlaskClient) -> None:
+    answer = client.get("/healthz")
+    body = answer.get_json()
     assert answer.status_code == 200 and body["status"] == "ok"
     assert body["sensors"]["ok"] == 2
-    assert "a1" not in answer.text and "temperature" not in answer.text
+    text = answer.get_data(as_text=True)
+    assert "a1" not in text and "temperature" not in text
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/login", "/api/sensors", "/nope",
                                   "/static/app.css", "/"])
-def test_security_headers_on_every_response(live_server: LiveServer, path: str) -> None:
-    headers = get(live_server, path, allow_redirects=False).headers
+def test_security_headers_on_every_response(client: FlaskClient, path: str) -> None:
+    headers = client.get(path).headers
     csp = headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "http" not in csp and "*" not in csp and "unsafe" not in csp
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_static_assets_are_fingerprinted_compressed_and_cached(live_server: LiveServer) -> None:
-    page = live_server.login("alice").get(live_server.url + "/", timeout=10).text
+def test_static_assets_are_fingerprinted_compressed_and_cached(site: Site) -> None:
+    page = site.login("alice").get("/").get_data(as_text=True)
     urls = re.findall(r'(?:src|href)="(/static/[^"]+\?v=[0-9a-f]+)"', page)
     assert any("chart.umd.min.js" in u for u in urls), urls
+    client = site.client()
     for url in urls:
-        answer = get(live_server, url, headers={"Accept-Encoding": "gzip"}, stream=True)
+        answer = client.get(url, headers={"Accept-Encoding": "gzip"})
         assert answer.status_code == 200
         assert "immutable" in answer.headers["Cache-Control"]
-        raw = answer.raw.read()
         if url.split("?")[0].endswith((".js", ".css", ".svg")):
             assert answer.headers["Content-Encoding"] == "gzip"
-            assert gzip.decompress(raw)
+            assert gzip.decompress(answer.data)  # the raw body: the client decodes nothing
         etag = answer.headers["ETag"]
-        again = get(live_server, url, headers={"If-None-Match": etag})
+        again = client.get(url, headers={"If-None-Match": etag})
         assert again.status_code == 304
-    unversioned = get(live_server, "/static/app.css")
+    unversioned = client.get("/static/app.css")
     assert unversioned.headers["Cache-Control"] == "no-cache"
 
 
@@ -107,79 +129,78 @@ def test_static_assets_are_fingerprinted_compressed_and_cached(live_server: Live
                                   "/static/%2e%2e/sensorhub/__init__.py",
                                   "/static/vendor/../../README.md", "/static/",
                                   "/static/vendor/MANIFEST/x"])
-def test_static_path_traversal_is_refused(live_server: LiveServer, path: str) -> None:
-    answer = get(live_server, path)
+def test_static_path_traversal_is_refused(client: FlaskClient, path: str) -> None:
+    answer = client.get(path)
     assert answer.status_code == 404
-    assert "rooms:" not in answer.text and "import" not in answer.text
+    text = answer.get_data(as_text=True)
+    assert "rooms:" not in text and "import" not in text
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_hostile_parameters_never_500(live_server: LiveServer, value: str) -> None:
-    headers = bearer(live_server, "alice")
+def test_hostile_parameters_never_500(site: Site, client: FlaskClient, value: str) -> None:
+    headers = site.bearer("alice")
     for path in ("/api/history", "/api/export.csv"):
         for param in ("sensor", "since", "until", "max_points"):
             params = {"sensor": "a1", "since": "0", param: value}
-            answer = get(live_server, path, params=params, headers=headers)
+            answer = client.get(path, query_string=params, headers=headers)
             assert answer.status_code in (200, 400, 404), (path, param, answer.status_code)
+            assert "Traceback" not in answer.get_data(as_text=True)
             if answer.status_code == 200 and path == "/api/history":
-                assert answer.json()["sensor"] == "a1"
-    assert get(live_server, "/healthz").status_code == 200
+                assert answer.get_json()["sensor"] == "a1"
+    assert client.get("/healthz").status_code == 200
 
 
-def test_wrong_methods_and_oversized_bodies(live_server: LiveServer) -> None:
-    assert requests.post(live_server.url + "/api/sensors", timeout=5).status_code == 405
-    assert requests.delete(live_server.url + "/healthz", timeout=5).status_code == 405
-    big = requests.post(live_server.url + "/login", data={"username": "x" * 200_000},
-                        timeout=10)
+def test_wrong_methods_and_oversized_bodies(client: FlaskClient) -> None:
+    assert client.post("/api/sensors").status_code == 405
+    assert client.delete("/healthz").status_code == 405
+    big = client.post("/login", data={"username": "x" * 200_000})
     assert big.status_code == 413
 
 
-def test_login_cookie_flags_and_csrf(live_server: LiveServer) -> None:
-    session = requests.Session()
-    session.get(live_server.url + "/login", timeout=5)
-    no_csrf = session.post(live_server.url + "/login", timeout=5, allow_redirects=False,
-                           data={"username": "alice", "password": PASSWORD})
+def test_login_cookie_flags_and_csrf(site: Site) -> None:
+    client = site.client()
+    client.get("/login")
+    no_csrf = client.post("/login", data={"username": "alice", "password": PASSWORD})
     assert no_csrf.status_code == 400
-    logged_in = live_server.login("alice")
-    answer = logged_in.get(live_server.url + "/", timeout=5)
-    assert answer.status_code == 200 and "alice" in answer.text
-    first = requests.get(live_server.url + "/login", timeout=5)
+    logged_in = site.login("alice")
+    answer = logged_in.get("/")
+    assert answer.status_code == 200 and "alice" in answer.get_data(as_text=True)
+    first = site.client().get("/login")
     cookie = first.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_login_redirect_stays_on_site(live_server: LiveServer) -> None:
-    session = requests.Session()
-    page = session.get(live_server.url + "/login", timeout=5).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    answer = session.post(live_server.url + "/login", timeout=10, allow_redirects=False, data={
-        "username": "alice", "password": PASSWORD, "csrf_token": token,
-        "next": "//evil.example/steal"})
+def test_login_redirect_stays_on_site(site: Site) -> None:
+    client = site.client()
+    answer = client.post("/login", data={"username": "alice", "password": PASSWORD,
+                                         "csrf_token": site.csrf(client),
+                                         "next": "//evil.example/steal"})
     assert answer.status_code == 302 and answer.headers["Location"] == "/"
 
 
-def test_login_brute_force_is_slowed(live_server: LiveServer) -> None:
-    live_server.add_user("mallory", rooms=("a",))
-    session = requests.Session()
-    page = session.get(live_server.url + "/login", timeout=5).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+def test_login_brute_force_is_slowed(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    site.add_user("mallory", rooms=("a",))
+    client = site.client()
+    token = site.csrf(client)
     statuses = []
     for attempt in range(7):
-        answer = session.post(live_server.url + "/login", timeout=10, allow_redirects=False,
-                              data={"username": "mallory", "password": f"guess{attempt}",
-                                    "csrf_token": token})
+        answer = client.post("/login", data={"username": "mallory",
+                                             "password": f"guess{attempt}",
+                                             "csrf_token": token})
         statuses.append(answer.status_code)
     assert statuses[:5] == [401] * 5
     assert statuses[5:] == [429, 429]
     assert int(answer.headers["Retry-After"]) > 0
     # even the right password is refused while the user is locked out
-    right = session.post(live_server.url + "/login", timeout=10, allow_redirects=False,
-                         data={"username": "mallory", "password": PASSWORD, "csrf_token": token})
+    right = client.post("/login", data={"username": "mallory", "password": PASSWORD,
+                                        "csrf_token": token})
     assert right.status_code == 429
-    log = live_server.log()
-    assert "guess" not in log and PASSWORD not in log
+    assert "failed login for user 'mallory'" in caplog.text  # the log is being captured
+    assert "rate limit hit for user 'mallory'" in caplog.text
+    assert "guess" not in caplog.text and PASSWORD not in caplog.text
 
 
-def test_unauthenticated_dashboard_redirects_to_login(live_server: LiveServer) -> None:
-    answer = get(live_server, "/", allow_redirects=False)
+def test_unauthenticated_dashboard_redirects_to_login(client: FlaskClient) -> None:
+    answer = client.get("/")
     assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")

@@ -1,80 +1,103 @@
-"""Alerts and /metrics on the real server: right rooms only, Prometheus format, access."""
+"""Alerts and /metrics in-process: right rooms only, Prometheus format, access.
+
+Readings are taken by the real poller from the mock driver (``site.poll``), so an
+alert fires on a known reading instead of after a sleep that hopes it has.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-import requests
-import socketio
+from flask_socketio import SocketIOTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-SENSORS = [
-    {"id": "a1", "room": "a", "driver": "mock", "interval": 0.2,
-     "alerts": [{"quantity": "temperature", "above": -50, "for": 0.5}]},
-    {"id": "b1", "room": "b", "driver": "mock", "interval": 0.2},
-]
+from tests.web.conftest import Site, received
+
 TOKEN = "scrape-token-0123456789"
+HOLD = 0.3  # seconds the temperature must stay above the threshold before a1's alert fires
 
 
-def test_alerts_reach_only_the_sensors_room(server_factory: Any) -> None:
-    server = server_factory(sensors=SENSORS)
-    server.add_user("alice", rooms=("a",))
-    server.add_user("bob", rooms=("b",))
-    seen: dict[str, list[Any]] = {"alice": [], "bob": []}
-    clients = []
-    for name in seen:
-        client = socketio.Client(reconnection=False)
-        client.on("alert", seen[name].append)
-        client.on("snapshot", lambda data, name=name: seen[name].append(("snapshot", data)))
-        client.connect(server.url, auth={"token": server.token(name)}, transports=["websocket"])
-        clients.append(client)
-    time.sleep(2.5)
-    history = clients[0].call("alert_history", {"limit": 10}, timeout=5)
-    history_b = clients[1].call("alert_history", {}, timeout=5)
-    for client in clients:
-        client.disconnect()
-    alice_alerts = [e for e in seen["alice"] if not isinstance(e, tuple)]
-    assert [(a["sensor"], a["kind"], a["state"]) for a in alice_alerts] == [
-        ("a1", "temperature_above", "firing")]  # once per episode, after the hold time
-    assert [e for e in seen["bob"] if not isinstance(e, tuple)] == []
-    assert [a["kind"] for a in history["alerts"]] == ["temperature_above"]
-    assert history_b == {"alerts": []}
+def sensors(hold: float) -> list[dict[str, Any]]:
+    """a1 alerts when above -50 °C (always) for ``hold`` seconds; b1 has no rule."""
+    return [
+        {"id": "a1", "room": "a", "driver": "mock", "interval": 0.2,
+         "alerts": [{"quantity": "temperature", "above": -50, "for": hold}]},
+        {"id": "b1", "room": "b", "driver": "mock", "interval": 0.2},
+    ]
+
+
+def poll_until_firing(site: Site) -> int:
+    """Read a1 about every 50 ms until its alert fires; return how many reads it took."""
+    engine = site.web.hub.alerts
+    assert engine is not None
+    deadline = time.monotonic() + 10
+    reads = 0
+    while not engine.firing():
+        assert time.monotonic() < deadline, "a1's alert never fired"
+        if reads:
+            time.sleep(0.05)
+        reads += site.poll("a1")
+    return reads
+
+
+def alert_history(sock: SocketIOTestClient, data: dict[str, Any]) -> Any:
+    return sock.emit("alert_history", data, callback=True)
+
+
+def test_alerts_reach_only_the_sensors_room(make_site: Any) -> None:
+    site = make_site(sensors=sensors(HOLD))
+    site.add_user("alice", rooms=("a",))
+    site.add_user("bob", rooms=("b",))
+    alice = site.socket(auth={"token": site.token("alice")})
+    bob = site.socket(auth={"token": site.token("bob")})
+    assert alice.is_connected() and bob.is_connected()
+    assert received(alice, "snapshot")[0]["alerts"] == []
+    assert received(bob, "snapshot")[0]["alerts"] == []
+    # not on the first reading above the threshold: only once it held for HOLD
+    assert site.poll("a1") == 1 and received(alice, "alert") == []
+    assert poll_until_firing(site) >= 1
+    site.poll(times=3)  # the episode goes on: no second announcement
+    alerts = received(alice, "alert")
+    assert [(a["sensor"], a["kind"], a["state"]) for a in alerts] == [
+        ("a1", "temperature_above", "firing")]
+    assert received(bob, "alert") == []
+    assert [a["kind"] for a in alert_history(alice, {"limit": 10})["alerts"]] == [
+        "temperature_above"]
+    assert alert_history(bob, {}) == {"alerts": []}
     # a new connection gets the firing alert in its snapshot
-    late = socketio.Client(reconnection=False)
-    snaps: list[Any] = []
-    late.on("snapshot", snaps.append)
-    late.connect(server.url, auth={"token": server.token("alice")}, transports=["websocket"])
-    time.sleep(0.5)
-    late.disconnect()
-    assert [a["kind"] for a in snaps[0]["alerts"]] == ["temperature_above"]
-    api = requests.get(server.url + "/api/alerts", timeout=5,
-                       headers={"Authorization": f"Bearer {server.token('bob')}"}).json()
-    assert api == {"alerts": []}
+    late = site.socket(auth={"token": site.token("alice")})
+    assert [a["kind"] for a in received(late, "snapshot")[0]["alerts"]] == [
+        "temperature_above"]
+    client = site.client()
+    assert client.get("/api/alerts", headers=site.bearer("bob")).get_json() == {"alerts": []}
+    mine = client.get("/api/alerts", headers=site.bearer("alice")).get_json()["alerts"]
+    assert [(a["sensor"], a["kind"]) for a in mine] == [("a1", "temperature_above")]
 
 
-def test_metrics_in_prometheus_format_with_token(server_factory: Any) -> None:
-    server = server_factory(sensors=SENSORS, extra={"metrics": {"token": TOKEN}})
-    time.sleep(1.5)
-    assert requests.get(server.url + "/metrics", timeout=5).status_code == 403
-    wrong = requests.get(server.url + "/metrics", timeout=5,
-                         headers={"Authorization": "Bearer nope"})
+def test_metrics_in_prometheus_format_with_token(make_site: Any) -> None:
+    site = make_site(sensors=sensors(0), extra={"metrics": {"token": TOKEN}})
+    assert site.poll(times=3) == 6
+    client = site.client()
+    assert client.get("/metrics").status_code == 403
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 403
-    answer = requests.get(server.url + "/metrics", timeout=5,
-                          headers={"Authorization": f"Bearer {TOKEN}"})
+    answer = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/plain; version=")
-    families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+    text = answer.get_data(as_text=True)
+    families = {f.name: f for f in text_string_to_metric_families(text)}
     temps = {s.labels["sensor"]: s for s in families["sensorhub_temperature_celsius"].samples}
     assert set(temps) == {"a1", "b1"} and temps["a1"].labels["room"] == "a"
     assert 0 < temps["a1"].value < 50
+    assert temps["a1"].value == site.web.hub.poller.latest("a1").temperature
     dew = {s.labels["sensor"]: s.value for s in families["sensorhub_dew_point_celsius"].samples}
     assert dew["a1"] < temps["a1"].value
     up = {s.labels["sensor"]: s.value for s in families["sensorhub_sensor_up"].samples}
     assert up == {"a1": 1.0, "b1": 1.0}
     attempts = {s.labels["sensor"]: s.value
                 for s in families["sensorhub_read_attempts"].samples if s.name.endswith("_total")}
-    assert attempts["a1"] >= 3
+    assert attempts == {"a1": 3.0, "b1": 3.0}
     firing = {(s.labels["sensor"], s.labels["kind"]): s.value
               for s in families["sensorhub_alert_firing"].samples}
     assert firing[("a1", "temperature_above")] == 1.0 and firing[("b1", "offline")] == 0.0
@@ -82,10 +105,12 @@ def test_metrics_in_prometheus_format_with_token(server_factory: Any) -> None:
     assert "sensorhub_process_resident_memory_bytes" in families
 
 
-def test_metrics_off_by_default_and_allow_list(server_factory: Any) -> None:
-    off = server_factory(sensors=SENSORS)
-    assert requests.get(off.url + "/metrics", timeout=5).status_code == 404
-    elsewhere = server_factory(sensors=SENSORS, extra={"metrics": {"allow": ["10.0.0.0/8"]}})
-    assert requests.get(elsewhere.url + "/metrics", timeout=5).status_code == 403
-    here = server_factory(sensors=SENSORS, extra={"metrics": {"allow": ["127.0.0.1"]}})
-    assert requests.get(here.url + "/metrics", timeout=5).status_code == 200
+def test_metrics_off_by_default_and_allow_list(make_site: Any) -> None:
+    off = make_site(sensors=sensors(0))
+    assert off.client().get("/metrics").status_code == 404
+    elsewhere = make_site(sensors=sensors(0), extra={"metrics": {"allow": ["10.0.0.0/8"]}})
+    assert elsewhere.client().get("/metrics").status_code == 403  # from 127.0.0.1
+    inside = elsewhere.client().get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert inside.status_code == 200
+    here = make_site(sensors=sensors(0), extra={"metrics": {"allow": ["127.0.0.1"]}})
+    assert here.client().get("/metrics").status_code == 200

@@ -1,0 +1,138 @@
+"""Rights matrix over HTTP, in-process: every route x every kind of caller.
+
+Each caller (``tests/callers.py``) must get exactly what ``rights.py`` allows, with
+the security headers on every response and no password or token in the log. The
+routes do not depend on the async mode, so this runs once; the socket matrix, which
+does, stays live in ``tests/live/test_auth_matrix.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.callers import SENSORS, WRONG_PASSWORD, Caller, make_callers, secrets_of
+from tests.web.conftest import Site
+
+
+@pytest.fixture
+def callers(site: Site) -> list[Caller]:
+    for name, rooms in (("alice", ("a",)), ("bob", ("b",))):
+        site.add_user(name, rooms=rooms)
+    site.add_user("root", admin=True)
+    site.poll(times=3)  # every sensor has history to export
+    site.flush()
+
+    def cookie(name: str) -> dict[str, str]:
+        jar = site.login(name).get_cookie("sensorhub_session")
+        assert jar is not None, f"no session cookie for {name}"
+        return {"Cookie": f"sensorhub_session={jar.value}"}
+
+    return make_callers(site.web.hub.users, cookie)
+
+
+@pytest.fixture
+def bare(site: Site) -> FlaskClient:
+    """A client without a cookie jar: each caller's headers are all it sends."""
+    return site.app.test_client(use_cookies=False)
+
+
+def check_headers(answer: TestResponse, path: str) -> None:
+    headers = answer.headers
+    csp = headers.get("Content-Security-Policy", "")
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, path
+    assert headers.get("X-Content-Type-Options") == "nosniff", path
+    for cookie in headers.getlist("Set-Cookie"):
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
+
+
+def expect_refused(caller: Caller, answer: TestResponse, path: str) -> None:
+    assert answer.status_code == 401, (caller.name, path, answer.status_code)
+    assert answer.get_json() == {"error": caller.refusal}, (caller.name, answer.get_data())
+
+
+def check_own_data(path: str, sensor: str, answer: TestResponse) -> None:
+    if path.startswith("/api/history"):
+        assert answer.get_json()["sensor"] == sensor
+    elif path.startswith("/api/export.csv"):
+        rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True))))[1:]
+        assert rows and {r[0] for r in rows} == {sensor}
+    else:
+        assert {a["sensor"] for a in answer.get_json()["alerts"]} <= {sensor}
+
+
+def test_http_matrix(site: Site, callers: list[Caller], bare: FlaskClient,
+                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    since = time.time() - 120
+
+    def get(caller: Caller, path: str) -> TestResponse:
+        answer = bare.get(path, headers=caller.headers)
+        check_headers(answer, path)
+        return answer
+
+    for caller in callers:
+        answer = get(caller, "/api/sensors")
+        if caller.visible is None:
+            expect_refused(caller, answer, "/api/sensors")
+        else:
+            assert answer.status_code == 200
+            assert {s["id"] for s in answer.get_json()["sensors"]} == caller.visible, caller.name
+        for sensor in SENSORS:
+            for path in (f"/api/history?sensor={sensor}&since={since}",
+                         f"/api/export.csv?sensor={sensor}&since={since}",
+                         f"/api/alerts?sensor={sensor}"):
+                answer = get(caller, path)
+                if caller.visible is None:
+                    expect_refused(caller, answer, path)
+                elif sensor not in caller.visible:
+                    assert answer.status_code == 404, (caller.name, path)
+                    assert answer.get_json() == {"error": "unknown sensor"}
+                else:
+                    assert answer.status_code == 200, (caller.name, path, answer.get_data())
+                    check_own_data(path, sensor, answer)
+        answer = get(caller, "/api/alerts")
+        if caller.visible is None:
+            expect_refused(caller, answer, "/api/alerts")
+        else:
+            assert {a["sensor"] for a in answer.get_json()["alerts"]} <= caller.visible
+        # open to all, but never sensor data
+        answer = get(caller, "/healthz")
+        text = answer.get_data(as_text=True)
+        assert answer.status_code == 200 and not [s for s in SENSORS if s in text]
+        for path in ("/login", "/static/nope.js", "/nope", "/metrics"):
+            get(caller, path)
+        # the dashboard page: a session user gets it, everyone else the login page
+        answer = get(caller, "/")
+        if caller.has_session and caller.visible is not None:
+            assert answer.status_code == 200, caller.name
+        else:
+            assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+        # a form without its CSRF token, a wrong method: refused alike for everyone
+        answer = bare.post("/logout", headers=caller.headers)
+        assert answer.status_code == 400
+        check_headers(answer, "/logout")
+        answer = bare.post("/api/history", headers=caller.headers)
+        assert answer.status_code == 405
+        check_headers(answer, "/api/history")
+    # a wrong password, so that the log has a failed login to (not) give away
+    wrong = site.client()
+    failed = wrong.post("/login", data={"username": "alice", "password": WRONG_PASSWORD,
+                                        "csrf_token": site.csrf(wrong)})
+    assert failed.status_code == 401
+    assert "failed login for user 'alice'" in caplog.text  # the log is being captured
+    leaked = [s for s in secrets_of(callers) if s in caplog.text]
+    assert not leaked, "a password or token reached the log"
+
+
+def test_socketio_handshake_carries_the_headers(client: FlaskClient) -> None:
+    """Engine.IO answers /socket.io/ outside Flask; the WSGI wrapper adds the headers."""
+    answer = client.get("/socket.io/?EIO=4&transport=polling")
+    assert answer.status_code == 200 and answer.get_data(as_text=True).startswith("0{")
+    check_headers(answer, "/socket.io/")
