@@ -243,3 +243,23 @@ def test_batch_clients_get_readings_arrays_of_their_room_only(site: Site) -> Non
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert [r["seq"] for r in received(single, "reading")] == seqs  # the same readings
 
+
+def test_alert_history_is_rights_gated_and_checks_its_limit(
+        make_site: Callable[..., Site]) -> None:
+    site = make_site(sensors=[
+        {"id": "a1", "room": "a", "driver": "mock", "interval": 0.2,
+         "alerts": [{"quantity": "temperature", "above": -50, "for": 0}]},
+        {"id": "b1", "room": "b", "driver": "mock", "interval": 0.2}])
+    alice, bob = as_user(site, "alice"), as_user(site, "bob")
+    site.poll(times=2)
+    assert [(a["sensor"], a["state"]) for a in received(alice, "alert")] == [
+        ("a1", "firing")]  # once per episode
+    assert received(bob, "alert") == []
+    mine = call(alice, "alert_history", {"limit": 10})
+    assert [(a["sensor"], a["kind"], a["cleared"]) for a in mine["alerts"]] == [
+        ("a1", "temperature_above", None)]
+    assert call(alice, "alert_history") == mine  # the limit is optional
+    assert call(bob, "alert_history", {}) == {"alerts": []}
+    for limit in (True, "10", 2.5):
+        assert call(alice, "alert_history", {"limit": limit}) == {
+            "error": "bad request: limit must be a whole number"}, limit
