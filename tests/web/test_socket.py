@@ -1,198 +1,265 @@
-"""The Socket.IO contract against the real server on loopback (docs/protocol.md)."""
+"""The Socket.IO contract (docs/protocol.md), in-process: the real app, Flask-SocketIO's
+test client, readings taken by the real poller from the mock driver.
+
+What needs a real server process (reasons of refusals as a real client reads them,
+the server's own re-check loop, engine.io's size limit, batches flushed by a
+background task in both async modes) is in tests/live/test_socket_live.py.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-import socketio
+from flask_socketio import SocketIOTestClient
 
-from tests.clients import Watcher as Recorder
-from tests.clients import close_all
-from tests.conftest import LiveServer
+from tests.web.conftest import Site, received
 
-
-@pytest.fixture
-def clients() -> Iterator[list[Recorder]]:
-    """Recorders that are disconnected after the test."""
-    made: list[Recorder] = []
-    yield made
-    close_all(made)  # in parallel: a threading-mode server takes ~3 s per websocket
+READING_FIELDS = {"sensor", "room", "ts", "seq", "temperature", "humidity", "pressure", "co2",
+                  "dew_point", "abs_humidity"}
+PEOPLE: dict[str, dict[str, Any]] = {
+    "alice": {"rooms": ("a",)}, "bob": {"rooms": ("b",)}, "root": {"admin": True}}
 
 
-def connect(server: LiveServer, made: list[Recorder], **kwargs: Any) -> Recorder:
-    recorder = Recorder(server, **kwargs)
-    made.append(recorder)
-    return recorder
+def person(site: Site, name: str) -> str:
+    """Make sure ``name`` exists: alice (room a), bob (room b), root (admin).
+
+    Created on first use only: each password is an scrypt hash (~0.2 s).
+    """
+    if name not in {u.name for u in site.web.hub.users.list()}:
+        site.add_user(name, **PEOPLE[name])
+    return name
 
 
-def refusal(server: LiveServer, **kwargs: Any) -> str:
-    """Connect expecting a refusal; return the reason the server gave (connect_error)."""
-    client = socketio.Client(reconnection=False)
-    reasons: list[Any] = []
-    client.on("connect_error", reasons.append)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        client.connect(server.url, transports=["websocket"], wait_timeout=5, **kwargs)
-    assert reasons, "no connect_error reason"
-    reason = reasons[0]
-    return reason.get("message", "") if isinstance(reason, dict) else str(reason)
+def inbox(sock: SocketIOTestClient) -> dict[str, list[Any]]:
+    """Every event received (and not read) so far, payloads grouped by event name."""
+    grouped: dict[str, list[Any]] = {}
+    for message in sock.get_received():
+        grouped.setdefault(message["name"], []).append(
+            message["args"][0] if message["args"] else None)
+    return grouped
 
 
-def test_unauthenticated_connect_is_refused_with_reason(live_server: LiveServer) -> None:
-    assert refusal(live_server) == "authentication required"
+def call(sock: SocketIOTestClient, event: str, *args: Any) -> Any:
+    """Emit an event and return the server's acknowledgement."""
+    return sock.emit(event, *args, callback=True)
 
 
-def test_bad_token_is_refused(live_server: LiveServer) -> None:
-    assert refusal(live_server, auth={"token": "shb_not-a-real-token"}) == (
-        "invalid or revoked token")
+def history(sock: SocketIOTestClient, payload: Any) -> dict[str, Any]:
+    """A ``history`` request as a real client sends it (no argument for None)."""
+    return call(sock, "history", *(() if payload is None else (payload,)))
 
 
-def test_room_a_user_sees_only_room_a(live_server: LiveServer, clients: list[Recorder]) -> None:
-    alice = connect(live_server, clients, auth={"token": live_server.token("alice")})
-    snap = alice.of("snapshot")[0]
+def as_user(site: Site, name: str, **auth: Any) -> SocketIOTestClient:
+    """A socket authenticated with a new token of ``name``; asserts it connected."""
+    sock = site.socket(auth={"token": site.token(person(site, name)), **auth})
+    assert sock.is_connected(), f"{name}'s socket was refused"
+    return sock
+
+
+def test_unauthenticated_and_bad_token_connects_are_refused(site: Site) -> None:
+    """The reasons a real client reads are checked in tests/live/test_socket_live.py."""
+    assert not site.socket().is_connected()
+    assert not site.socket(auth={"token": "shb_not-a-real-token"}).is_connected()
+    assert len(site.web.clients) == 0
+
+
+def test_room_a_user_sees_only_room_a(site: Site) -> None:
+    alice = as_user(site, "alice")
+    snap = received(alice, "snapshot")[0]
     assert [r["id"] for r in snap["rooms"]] == ["a"]
     assert [s["id"] for s in snap["sensors"]] == ["a1"]
     assert snap["user"]["name"] == "alice"
     assert abs(snap["server_time"] - time.time()) < 5
-    time.sleep(1.5)
-    readings = alice.of("reading")
-    assert len(readings) >= 4, "room A's readings did not arrive"
+    assert site.poll(times=4) == 8  # a1 and b1, four times each
+    got = inbox(alice)
+    readings = got["reading"]
+    assert len(readings) == 4, "room A's readings did not arrive"
     assert {r["sensor"] for r in readings} == {"a1"}
     assert all(r["room"] == "a" for r in readings)
     seqs = [r["seq"] for r in readings]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-    assert set(readings[0]) == {"sensor", "room", "ts", "seq", "temperature", "humidity",
-                                "pressure", "co2",
-                                "dew_point", "abs_humidity"}
+    assert set(readings[0]) == READING_FIELDS
     sample = readings[0]
     assert sample["dew_point"] < sample["temperature"]
-    assert all(s["sensor"] == "a1" for s in alice.of("sensor_state"))
+    assert got["sensor_state"] and all(s["sensor"] == "a1" for s in got["sensor_state"])
 
 
-def test_admin_sees_every_room(live_server: LiveServer, clients: list[Recorder]) -> None:
-    root = connect(live_server, clients, auth={"token": live_server.token("root")})
-    assert {r["id"] for r in root.of("snapshot")[0]["rooms"]} == {"a", "b"}
-    time.sleep(1.0)
-    assert {r["sensor"] for r in root.of("reading")} == {"a1", "b1"}
+def test_admin_sees_every_room(site: Site) -> None:
+    root = as_user(site, "root")
+    assert {r["id"] for r in received(root, "snapshot")[0]["rooms"]} == {"a", "b"}
+    site.poll(times=2)
+    assert {r["sensor"] for r in received(root, "reading")} == {"a1", "b1"}
 
 
-def test_history_is_rights_gated(live_server: LiveServer, clients: list[Recorder]) -> None:
-    alice = connect(live_server, clients, auth={"token": live_server.token("alice")})
+def test_history_is_rights_gated(site: Site) -> None:
+    alice = as_user(site, "alice")
+    site.poll(times=3)
     now = time.time()
-    mine = alice.client.call("history", {"sensor": "a1", "since": now - 60}, timeout=10)
+    mine = history(alice, {"sensor": "a1", "since": now - 60})
     assert mine["sensor"] == "a1" and mine["points"], mine
     assert all(len(p) == 7 for p in mine["points"])
-    theirs = alice.client.call("history", {"sensor": "b1", "since": now - 60}, timeout=10)
+    theirs = history(alice, {"sensor": "b1", "since": now - 60})
     assert theirs == {"error": "unknown sensor"}
-    missing = alice.client.call("history", {"sensor": "nope", "since": now - 60}, timeout=10)
+    missing = history(alice, {"sensor": "nope", "since": now - 60})
     assert missing == theirs  # no way to tell "exists but forbidden" from "does not exist"
 
 
-def test_history_backfills_up_to_now(live_server: LiveServer, clients: list[Recorder]) -> None:
+def test_history_backfills_up_to_now(site: Site) -> None:
     """Readings pushed live are all in history at once, flushed to disk or not."""
-    alice = connect(live_server, clients, auth={"token": live_server.token("alice")})
-    time.sleep(1.0)
-    pushed = {round(r["ts"], 3) for r in alice.of("reading")}
-    answer = alice.client.call("history", {"sensor": "a1", "since": time.time() - 30,
-                                           "max_points": 10000}, timeout=10)
-    stored = {round(p[0], 3) for p in answer["points"]}
-    assert pushed and pushed <= stored
+    alice = as_user(site, "alice")
+    for _ in range(5):  # apart by more than a history bucket (3 ms), so each keeps its ts
+        site.poll("a1")
+        time.sleep(0.01)
+    readings = received(alice, "reading")
+    assert len(readings) == 5
+    pushed = {round(r["ts"], 3) for r in readings}
+
+    def stored() -> set[float]:
+        answer = history(alice, {"sensor": "a1", "since": time.time() - 30,
+                                 "max_points": 10000})
+        return {round(p[0], 3) for p in answer["points"]}
+
+    assert site.web.hub.store.count() == 0, "nothing should be on disk yet"
+    assert pushed <= stored()
+    assert site.flush() == 5
+    assert pushed <= stored()
 
 
-@pytest.mark.parametrize("payload", [
+MALFORMED = [
     None, "a1", ["a1"], 42, {"sensor": "a1"}, {"sensor": "a1", "since": "yesterday"},
     {"sensor": "a1", "since": 10, "until": 5}, {"sensor": ["a1"], "since": 0},
     {"sensor": "a1", "since": float("nan")}, {"sensor": "a1", "since": 0, "max_points": 1.5},
     {"sensor": "a1" * 100, "since": 0}, {"sensor": "a1", "since": True},
-])
-def test_malformed_history_is_refused(live_server: LiveServer, clients: list[Recorder],
-                                      payload: Any) -> None:
-    alice = connect(live_server, clients, auth={"token": live_server.token("alice")})
-    answer = alice.client.call("history", payload, timeout=10)
-    assert answer["error"].startswith("bad request"), answer
+]
 
 
-def test_absurd_ranges_are_clamped(live_server: LiveServer, clients: list[Recorder]) -> None:
-    alice = connect(live_server, clients, auth={"token": live_server.token("alice")})
+def test_malformed_history_is_refused(site: Site) -> None:
+    alice = as_user(site, "alice")
+    answers = [(payload, history(alice, payload)) for payload in MALFORMED]
+    accepted = [(p, a) for p, a in answers if not a.get("error", "").startswith("bad request")]
+    assert not accepted, accepted
+
+
+def test_absurd_ranges_are_clamped(site: Site) -> None:
+    alice = as_user(site, "alice")
+    site.poll("a1", times=3)
     now = time.time()
-    answer = alice.client.call("history", {"sensor": "a1", "since": now - 100 * 366 * 86400,
-                                           "max_points": 10**9}, timeout=10)
+    answer = history(alice, {"sensor": "a1", "since": now - 100 * 366 * 86400,
+                             "max_points": 10**9})
     assert "error" not in answer
     assert answer["since"] >= now - 11 * 366 * 86400
     assert len(answer["points"]) <= 10_000
 
 
-def test_bad_events_do_not_disturb_others(live_server: LiveServer,
-                                          clients: list[Recorder]) -> None:
-    bystander = connect(live_server, clients, auth={"token": live_server.token("alice")})
-    rogue = connect(live_server, clients, auth={"token": live_server.token("alice")})
-    assert rogue.client.call("join", {"room": "b"}, timeout=5) == {"error": "unknown event"}
-    assert rogue.client.call("subscribe", "b", timeout=5) == {"error": "unknown event"}
-    before = len(bystander.of("reading"))
-    huge = {"sensor": "a1", "since": 0, "pad": "x" * 200_000}  # beyond the 64 KiB limit
-    with contextlib.suppress(socketio.exceptions.SocketIOError):
-        rogue.client.emit("history", huge)
-    time.sleep(1.5)
-    assert all(r["room"] == "a" for r in rogue.of("reading"))
-    assert len(bystander.of("reading")) >= before + 4, "bystander stopped receiving"
-    assert bystander.client.connected
+def test_unknown_events_are_refused_and_disturb_nobody(site: Site) -> None:
+    """Clients cannot join rooms themselves; the oversized event is in the live tier."""
+    bystander = as_user(site, "alice")
+    rogue = as_user(site, "alice")
+    assert call(rogue, "join", {"room": "b"}) == {"error": "unknown event"}
+    assert call(rogue, "subscribe", "b") == {"error": "unknown event"}
+    received(bystander, "reading")
+    site.poll(times=4)
+    assert {r["room"] for r in received(rogue, "reading")} == {"a"}
+    assert len(received(bystander, "reading")) == 4, "bystander stopped receiving"
+    assert bystander.is_connected() and rogue.is_connected()
 
 
-def test_history_flood_is_limited(live_server: LiveServer, clients: list[Recorder]) -> None:
-    alice = connect(live_server, clients, auth={"token": live_server.token("alice")})
-    answers = [alice.client.call("history", {"sensor": "a1", "since": time.time() - 5},
-                                 timeout=10) for _ in range(70)]
-    assert any(a.get("error") == "too many requests" for a in answers)
-    assert "points" in answers[0]
+def test_history_flood_is_limited(site: Site) -> None:
+    alice = as_user(site, "alice")
+    answers = [history(alice, {"sensor": "a1", "since": time.time() - 5})
+               for _ in range(70)]
+    assert all("points" in a for a in answers[:60]), "the first 60 in 10 s are answered"
+    assert all(a == {"error": "too many requests"} for a in answers[60:])
+    other = as_user(site, "alice")  # the limit is per socket
+    assert "points" in history(other, {"sensor": "a1", "since": time.time() - 5})
 
 
-def test_revoked_token_stops_working(live_server: LiveServer, clients: list[Recorder]) -> None:
-    token_id, token = live_server.users.create_token("alice")
-    kiosk = connect(live_server, clients, auth={"token": token})
-    live_server.users.revoke_token(token_id)
-    deadline = time.monotonic() + 15
-    while kiosk.client.connected and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not kiosk.client.connected, "revoked token's socket was not disconnected"
-    assert refusal(live_server, auth={"token": token}) == "invalid or revoked token"
+def test_revoked_token_is_disconnected_and_refused(site: Site) -> None:
+    """The server's periodic re-check runs ``revalidate``; the live tier waits for it."""
+    token_id, token = site.web.hub.users.create_token(person(site, "alice"))
+    kiosk = site.socket(auth={"token": token})
+    bystander = as_user(site, "alice")
+    assert kiosk.is_connected()
+    site.web.hub.users.revoke_token(token_id)
+    site.web.clients.revalidate()
+    assert not kiosk.is_connected(), "revoked token's socket was not disconnected"
+    assert bystander.is_connected() and len(site.web.clients) == 1
+    assert not site.socket(auth={"token": token}).is_connected()
 
 
-def test_session_cookie_login_connects(live_server: LiveServer,
-                                       clients: list[Recorder]) -> None:
-    session = live_server.login("bob")
-    bob = connect(live_server, clients, headers=live_server.cookie_header(session))
-    assert [r["id"] for r in bob.of("snapshot")[0]["rooms"]] == ["b"]
-    assert bob.of("snapshot")[0]["user"]["kind"] == "session"
+def test_session_cookie_login_connects(site: Site) -> None:
+    session = site.login(person(site, "bob"))
+    bob = site.socket(client=session)
+    assert bob.is_connected()
+    snap = received(bob, "snapshot")[0]
+    assert [r["id"] for r in snap["rooms"]] == ["b"]
+    assert snap["user"]["kind"] == "session"
 
 
-def test_public_room_admits_anonymous_viewers(server_factory: Any,
-                                              clients: list[Recorder]) -> None:
-    server = server_factory(rooms=[{"id": "a", "name": "A"},
-                                   {"id": "lobby", "name": "Lobby", "public": True}],
-                            sensors=[
+def test_public_room_admits_anonymous_viewers(make_site: Callable[..., Site]) -> None:
+    site = make_site(rooms=[{"id": "a", "name": "A"},
+                            {"id": "lobby", "name": "Lobby", "public": True}],
+                     sensors=[
         {"id": "a1", "room": "a", "driver": "mock", "interval": 0.2},
         {"id": "l1", "room": "lobby", "driver": "mock", "interval": 0.2}])
-    viewer = connect(server, clients)
-    snap = viewer.of("snapshot")[0]
+    viewer = site.socket()
+    assert viewer.is_connected()
+    snap = received(viewer, "snapshot")[0]
     assert snap["user"] is None
     assert [r["id"] for r in snap["rooms"]] == ["lobby"]
-    time.sleep(1.0)
-    assert {r["sensor"] for r in viewer.of("reading")} == {"l1"}
-    assert viewer.client.call("history", {"sensor": "a1", "since": 0}, timeout=5) == {
-        "error": "unknown sensor"}
+    site.poll(times=2)
+    assert {r["sensor"] for r in received(viewer, "reading")} == {"l1"}
+    assert history(viewer, {"sensor": "a1", "since": 0}) == {"error": "unknown sensor"}
 
 
-def test_batch_clients_get_readings_arrays_of_their_room_only(
-        live_server: LiveServer, clients: list[Recorder]) -> None:
-    batcher = connect(live_server, clients, auth={"token": live_server.token("alice"),
-                                                  "batch": True})
-    time.sleep(1.5)
-    batches = batcher.of("readings")
-    assert batches and batcher.of("reading") == []
+def batched(sock: SocketIOTestClient, count: int, timeout: float = 5.0
+            ) -> dict[str, list[Any]]:
+    """Everything received (``inbox``) once ``count`` readings came in ``readings`` batches.
+
+    The broadcaster sends a batch from a background task after its window; the
+    test client's queue is only read here until then, never emptied under it.
+    """
+    deadline = time.monotonic() + timeout
+    while sum(len(m["args"][0]) for m in list(sock.queue) if m["name"] == "readings") < count:
+        assert time.monotonic() < deadline, "the batch never came"
+        time.sleep(0.01)
+    return inbox(sock)
+
+
+def test_batch_clients_get_readings_arrays_of_their_room_only(site: Site) -> None:
+    batcher = as_user(site, "alice", batch=True)
+    single = as_user(site, "alice")
+    received(batcher, "snapshot")
+    site.poll(times=4)
+    got = batched(batcher, 4)
+    batches = got["readings"]
+    assert batches and "reading" not in got
     flat = [r for batch in batches for r in batch]
-    assert len(flat) >= 4 and {r["sensor"] for r in flat} == {"a1"}
+    assert len(flat) == 4 and {r["sensor"] for r in flat} == {"a1"}
+    assert all(set(r) == READING_FIELDS for r in flat)
     seqs = [r["seq"] for r in flat]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert [r["seq"] for r in received(single, "reading")] == seqs  # the same readings
+
+
+def test_alert_history_is_rights_gated_and_checks_its_limit(
+        make_site: Callable[..., Site]) -> None:
+    site = make_site(sensors=[
+        {"id": "a1", "room": "a", "driver": "mock", "interval": 0.2,
+         "alerts": [{"quantity": "temperature", "above": -50, "for": 0}]},
+        {"id": "b1", "room": "b", "driver": "mock", "interval": 0.2}])
+    alice, bob = as_user(site, "alice"), as_user(site, "bob")
+    site.poll(times=2)
+    assert [(a["sensor"], a["state"]) for a in received(alice, "alert")] == [
+        ("a1", "firing")]  # once per episode
+    assert received(bob, "alert") == []
+    mine = call(alice, "alert_history", {"limit": 10})
+    assert [(a["sensor"], a["kind"], a["cleared"]) for a in mine["alerts"]] == [
+        ("a1", "temperature_above", None)]
+    assert call(alice, "alert_history") == mine  # the limit is optional
+    assert call(bob, "alert_history", {}) == {"alerts": []}
+    for limit in (True, "10", 2.5):
+        assert call(alice, "alert_history", {"limit": limit}) == {
+            "error": "bad request: limit must be a whole number"}, limit
