@@ -4,8 +4,9 @@ A courier is a task per channel, so a slow or dead receiver never delays another
 channel, the poller or the web. Each round takes the channel's due notifications
 oldest first and hands them to the channel in a worker thread with a timeout; the
 first failure ends the round (the receiver is likely down: keep the order, don't
-hammer it) and schedules that message again with exponential backoff
-(``notify.retry_after`` doubling up to ``notify.retry_max``). A message older than
+hammer it) and the next round comes after an exponential backoff
+(``notify.retry_after`` doubling with each failed round up to ``notify.retry_max``);
+the backoff is the channel's, not the message's, so messages stay in order. A message older than
 ``notify.max_age``, or past its channel's ``retries``, is given up, and logged as such.
 """
 
@@ -43,6 +44,7 @@ class Courier:
         self._wall = wall_clock
         self._wake = runtime.event()
         self._stopping = False
+        self._failed_rounds = 0
         self.sent = self.failed = self.gave_up = 0
 
     def start(self) -> None:
@@ -77,10 +79,11 @@ class Courier:
             if self._stopping:
                 return IDLE
             if not self._deliver(item):
-                break
-        else:
-            if len(items) == BATCH:
-                return 0.0  # more waiting
+                self._failed_rounds += 1
+                return backoff(self._failed_rounds, self.settings)
+        self._failed_rounds = 0
+        if len(items) == BATCH:
+            return 0.0  # more waiting
         upcoming = self.runtime.run_blocking(lambda: self.outbox.next_due(name))
         if upcoming is None:
             return IDLE
@@ -106,9 +109,7 @@ class Courier:
             self.failed += 1
             log.warning("notify %s: %s failed (try %d): %s", channel.name,
                         item.notification.key, attempts, reason)
-            retry_at = self._wall() + backoff(attempts, self.settings)
-            self.runtime.run_blocking(lambda: outbox.failed(item, reason, self._wall(),
-                                                            retry_at))
+            self.runtime.run_blocking(lambda: outbox.failed(item, reason, self._wall()))
             if done:
                 self._give_up(item, f"last error: {reason}")
             return False

@@ -86,22 +86,21 @@ class Outbox:
 
     def sent(self, item: Queued, answer: str, now: float) -> None:
         """Record a delivery the receiver accepted."""
-        self._finish(item.id, SENT, SENT, answer, now, None)
+        self._finish(item.id, SENT, SENT, answer, now)
 
-    def failed(self, item: Queued, reason: str, now: float, retry_at: float) -> None:
-        """Record a failed try; the notification is tried again at ``retry_at``."""
-        self._finish(item.id, PENDING, FAILED, reason, now, retry_at)
+    def failed(self, item: Queued, reason: str, now: float) -> None:
+        """Record a failed try; the notification stays queued."""
+        self._finish(item.id, PENDING, FAILED, reason, now)
 
     def give_up(self, item_id: int, reason: str, now: float) -> None:
         """Stop trying a notification (too old, too many tries, channel gone)."""
-        self._finish(item_id, GAVE_UP, GAVE_UP, reason, now, None, tried=False)
+        self._finish(item_id, GAVE_UP, GAVE_UP, reason, now, tried=False)
 
     def _finish(self, item_id: int, status: str, outcome: str, detail: str, now: float,
-                retry_at: float | None, tried: bool = True) -> None:
+                tried: bool = True) -> None:
         def write(c: sqlite3.Connection) -> None:
             c.execute("UPDATE notifications SET status = ?, attempts = attempts + ?, "
-                      "updated = ?, due = COALESCE(?, due) WHERE id = ?",
-                      (status, int(tried), now, retry_at, item_id))
+                      "updated = ? WHERE id = ?", (status, int(tried), now, item_id))
             c.execute("INSERT INTO deliveries (notification, ts, outcome, detail) "
                       "VALUES (?, ?, ?, ?)", (item_id, now, outcome, detail[:DETAIL_CHARS]))
         self._run(write)

@@ -61,7 +61,7 @@ def parse_notify_settings(c: Checker, n: dict[str, yaml.Node], channels: set[str
     public_url = c.get(n, "public_url", "notify", (str,), None, _base_url)
     max_age = _seconds(c, n, "max_age", d.max_age, 60, 30 * 86400)
     retry_after = _seconds(c, n, "retry_after", d.retry_after, 0.1, 3600)
-    retry_max = _seconds(c, n, "retry_max", d.retry_max, 1, 86400)
+    retry_max = _seconds(c, n, "retry_max", d.retry_max, 0.1, 86400)
     routes: list[Route] = []
     node = n.get("routes")
     if node is not None and not isinstance(node, yaml.SequenceNode):
