@@ -179,7 +179,8 @@ def test_notify_channels_are_checked_by_their_kind(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("channel", "expected"), [
-    ("{type: pigeon}", "notify.channels.x.type: must be one of webhook, smtp, ntfy, gotify, matrix, mqtt, got 'pigeon'"),
+    ("{type: pigeon}", "notify.channels.x.type: must be one of webhook, smtp, ntfy, gotify, "
+                       "matrix, mqtt, got 'pigeon'"),
     ("{url: 'http://10.0.0.5/'}", "notify.channels.x.type: required"),
     ("{type: webhook}", "notify.channels.x.url: required for a webhook channel"),
     ("{type: webhook, url: 'http://10.0.0.5/', retries: 9999}",
