@@ -332,6 +332,36 @@ def test_home_assistant_discovery_matches_the_documented_schema(
             assert {status["topic"], per_sensor["topic"]} <= retained
             assert config["device"]["identifiers"] == ["sensorhub_pi-gh_air"]
             assert config["device"]["manufacturer"] == "sensorhub"
-            assert config["device"]["suggested_area"] == "here"
+            assert "suggested_area" not in config["device"]  # deprecated by Home Assistant
+            assert config["device"]["name"] == "air (pi-gh)"
+            assert config["default_entity_id"] == f"sensor.sensorhub_pi_gh_air_{quantity}"
+    finally:
+        watcher.close()
+
+
+def test_a_removed_sensor_gets_an_empty_retained_config_so_no_ghost_remains(
+        broker: Broker, nodes: Callable[..., Node]) -> None:
+    topic = "homeassistant/sensor/sensorhub_pi-gh/{}/config"
+    ha = {"homeassistant": {"discovery": True}}
+    watcher = Subscriber(broker, "homeassistant/#")
+    try:
+        first = nodes(broker, "pi-gh", [mock("air", 1), mock("bench", 2)], extra=ha)
+        wait_for(lambda: watcher.payloads(topic.format("bench_humidity")), 15, "discovery")
+        assert first.stop() == 0
+        time.sleep(1.0)  # the node saves what it announced once the broker acknowledged it
+        again = Node(first.directory, broker, "pi-gh", [mock("air", 1)], extra=ha)
+        again.start()
+        try:
+            cleared = wait_for(lambda: [t for t, p in list(watcher.messages)
+                                        if p == b"" and "bench" in t], 15, "empty configs")
+            assert sorted(set(cleared)) == [topic.format("bench_humidity"),
+                                            topic.format("bench_temperature")]
+            late = Subscriber(broker, "homeassistant/#")  # what Home Assistant sees at start
+            time.sleep(1.0)
+            late.close()
+            retained = {t for t, p in late.messages if p}
+            assert retained == {topic.format("air_temperature"), topic.format("air_humidity")}
+        finally:
+            again.stop()
     finally:
         watcher.close()
