@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 from typing import Any
 
+import pytest
 import requests
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
@@ -56,10 +60,12 @@ def test_alerts_reach_only_the_sensors_room(server_factory: Any) -> None:
 def test_metrics_in_prometheus_format_with_token(server_factory: Any) -> None:
     server = server_factory(sensors=SENSORS, extra={"metrics": {"token": TOKEN}})
     time.sleep(1.5)
-    assert requests.get(server.url + "/metrics", timeout=5).status_code == 403
+    missing = requests.get(server.url + "/metrics", timeout=5)
     wrong = requests.get(server.url + "/metrics", timeout=5,
                          headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 403
+    for refused in (missing, wrong):  # RFC 6750: 401 with a challenge, not 403
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     answer = requests.get(server.url + "/metrics", timeout=5,
                           headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200
@@ -79,7 +85,59 @@ def test_metrics_in_prometheus_format_with_token(server_factory: Any) -> None:
               for s in families["sensorhub_alert_firing"].samples}
     assert firing[("a1", "temperature_above")] == 1.0 and firing[("b1", "offline")] == 0.0
     assert "sensorhub_connected_clients" in families
-    assert "sensorhub_process_resident_memory_bytes" in families
+    assert "process_resident_memory_bytes" in families  # the standard names, unprefixed
+    assert not [name for name in families if name.startswith("sensorhub_process")]
+    humidity = {s.labels["sensor"]: s.value
+                for s in families["sensorhub_relative_humidity_ratio"].samples}
+    assert 0 < humidity["a1"] < 1  # a ratio, as Prometheus spells percentages
+    assert "sensorhub_absolute_humidity_grams_per_cubic_meter" in families
+    stamps = {s.labels["sensor"]: s.value
+              for s in families["sensorhub_last_good_reading_timestamp_seconds"].samples}
+    assert time.time() - 5 < stamps["a1"] <= time.time()
+    failures = {(s.labels["sensor"], s.labels["kind"]): s.value
+                for s in families["sensorhub_read_failures"].samples
+                if s.name.endswith("_total")}
+    for kind in ("checksum", "timeout", "not_found", "implausible", "bad_message"):
+        assert failures[("b1", kind)] == 0.0  # present from the start, so rate() works
+
+
+def test_promtool_finds_nothing_to_lint(server_factory: Any) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool missing in CI: ./dev installs Debian's prometheus package")
+        pytest.skip("needs promtool (apt install prometheus)")
+    channels = {"push": {"type": "webhook", "url": "http://127.0.0.1:9/"}}
+    server = server_factory(sensors=SENSORS, extra={"metrics": {"token": TOKEN},
+                                                    "notify": {"channels": channels}})
+    time.sleep(1.5)
+    text = requests.get(server.url + "/metrics", timeout=5,
+                        headers={"Authorization": f"Bearer {TOKEN}"}).text
+    assert "sensorhub_notifications_total" in text
+    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                            text=True, timeout=30, check=False)
+    assert result.returncode == 0 and result.stdout + result.stderr == "", \
+        result.stdout + result.stderr
+
+
+def test_an_offline_sensors_values_are_not_exported_as_live(server_factory: Any) -> None:
+    sensors = [{"id": "gone", "room": "a", "driver": "mock", "interval": 0.2,
+                "offline_after": 1, "options": {"outage_after": 0.5, "outage_for": 600}}]
+    server = server_factory(sensors=sensors, extra={"metrics": {"token": TOKEN}})
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        text = requests.get(server.url + "/metrics", timeout=5,
+                            headers={"Authorization": f"Bearer {TOKEN}"}).text
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        up = [s.value for s in families["sensorhub_sensor_up"].samples]
+        if up == [0.0] and 'state="offline"} 1.0' in text:
+            break
+        time.sleep(0.2)
+    assert families["sensorhub_temperature_celsius"].samples == []
+    assert families["sensorhub_relative_humidity_ratio"].samples == []
+    assert families["sensorhub_dew_point_celsius"].samples == []
+    [stamp] = families["sensorhub_last_good_reading_timestamp_seconds"].samples
+    assert stamp.value < time.time() - 0.5  # when it was last heard of, not a live value
 
 
 def test_metrics_off_by_default_and_allow_list(server_factory: Any) -> None:
