@@ -10,6 +10,23 @@ from typing import Any
 Then = Callable[[sqlite3.Connection, int], Any]
 
 
+def transaction(connect: Callable[[], sqlite3.Connection],
+                fn: Callable[[sqlite3.Connection], Any]) -> Any:
+    """Run ``fn`` in one write transaction on a fresh connection; return what it returns."""
+    conn = connect()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+    finally:
+        conn.close()
+
+
 class AlertLog:
     """Alert episodes in the state database."""
 
@@ -17,18 +34,7 @@ class AlertLog:
         self.connect = connect
 
     def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        conn = self.connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-        finally:
-            conn.close()
+        return transaction(self.connect, fn)
 
     def open(self, sensor: str, room: str, kind: str, since: float, value: float | None,
              threshold: float | None, then: Then | None = None) -> int:

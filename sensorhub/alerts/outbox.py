@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sensorhub.alerts.log import transaction
 from sensorhub.alerts.message import Notification
 
 PENDING, SENT, GAVE_UP, FAILED = "pending", "sent", "gave_up", "failed"
@@ -39,18 +40,7 @@ class Outbox:
         self._connect = connect
 
     def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-        finally:
-            conn.close()
+        return transaction(self._connect, fn)
 
     # -- queueing --------------------------------------------------------------------
     @staticmethod

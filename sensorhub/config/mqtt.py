@@ -100,7 +100,7 @@ def _mqtt(c: Checker, node: yaml.Node, base: Path, this: NodeConfig | None
     n = c.mapping(node, "mqtt", MQTT_KEYS)
     if n is None:
         return None
-    url = c.get(n, "url", "mqtt", (str,), None, _broker_url, required=True, parent=node)
+    url = c.get(n, "url", "mqtt", (str,), None, broker_url, required=True, parent=node)
     default_id = f"sensorhub-{this.name if this else 'hub'}-{socket.gethostname()}"[:64]
     client_id = c.get(n, "client_id", "mqtt", (str,), default_id)
     ca_file = c.get(n, "ca_file", "mqtt", (str, type(None)), None)
@@ -121,7 +121,8 @@ def _mqtt(c: Checker, node: yaml.Node, base: Path, this: NodeConfig | None
         keepalive=keepalive)
 
 
-def _broker_url(value: str) -> str | None:
+def broker_url(value: str) -> str | None:
+    """mqtt://host:port or mqtts://host:port."""
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests.clients import Watcher as Recorder
-from tests.conftest import ROOT, LiveServer, free_port, start_server
+from tests.conftest import ROOT, LiveServer, free_port, start_server, wait_for
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 pytestmark = pytest.mark.skipif(not os.access(MOSQUITTO, os.X_OK), reason="needs mosquitto")
@@ -171,15 +171,6 @@ def remote(sensor_id: str, room: str, node: str, sensor: str, **more: Any) -> di
             "offline_after": 30, "options": {"node": node, "sensor": sensor}, **more}
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``check`` until truthy (bounded); fail with ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s: {what}")
 
 
 HUB_SENSORS = [remote("gh", "a", "n1", "s1"), remote("cel", "b", "n1", "s2")]

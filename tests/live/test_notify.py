@@ -14,14 +14,14 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer, start_server, wait_for
 from tests.live.test_mqtt import MOSQUITTO, Broker
 from tests.receivers import GotifyServer, MatrixServer, NtfyServer, SmtpServer
 
@@ -35,14 +35,6 @@ SENSORS = [{"id": "a1", "name": "Incubator", "room": "a", "driver": "mock", "int
                        {"quantity": "humidity", "above": -1, "for": HOLD}]}]
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s: {what}")
 
 
 class Receivers:

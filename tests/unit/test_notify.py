@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from sensorhub.config import ConfigError, parse_config
 from sensorhub.readings import Reading
 from sensorhub.runtime import ThreadingRuntime
 from sensorhub.storage.store import Store
+from tests.conftest import wait_for
 from tests.receivers import NtfyServer
 
 BASE = """
@@ -29,14 +29,6 @@ sensors:
 """
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s: {what}")
 
 
 def local(hour: int, minute: int = 0) -> float:

@@ -26,18 +26,7 @@ from urllib.parse import urlsplit
 from drivers.options import Option, exact_topic
 from sensorhub.alerts.channels import COMMON, ChannelError, ChannelSpec
 from sensorhub.alerts.message import Notification
-
-
-def broker_url(value: str) -> str | None:
-    """mqtt://host:port or mqtts://host:port."""
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as error:
-        return f"bad url {value!r}: {error}"
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        return f"expected mqtt://host:port or mqtts://host:port, got {value!r}"
-    return None
+from sensorhub.config.mqtt import broker_url
 
 
 class MqttChannel:
