@@ -94,6 +94,7 @@ class Outbox:
             with suppress(RuntimeError, ValueError):
                 info.wait_for_publish(2.0)
         self.save_marks()
+        self._check_announced()  # a node stopped right after connecting still remembers
         with suppress(sqlite3.Error):
             self._db.close()
 

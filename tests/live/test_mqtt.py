@@ -250,6 +250,13 @@ def test_broker_restart_loses_nothing_and_duplicates_nothing(
         alice.close()
 
 
+def _announced(node: Node) -> list[str]:
+    """The discovery topics a node recorded as announced (its meta table)."""
+    with sqlite3.connect(node.db) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'ha_announced'").fetchone()
+    return json.loads(row[0]) if row else []
+
+
 def _hub_stamps(hub: LiveServer, sensor: str) -> list[float]:
     with sqlite3.connect(hub.db_path) as conn:
         return [ts / 1000 for (ts,) in conn.execute(
@@ -338,8 +345,8 @@ def test_a_removed_sensor_gets_an_empty_retained_config_so_no_ghost_remains(
     try:
         first = nodes(broker, "pi-gh", [mock("air", 1), mock("bench", 2)], extra=ha)
         wait_for(lambda: watcher.payloads(topic.format("bench_humidity")), 15, "discovery")
+        wait_for(lambda: _announced(first), 10, "the node remembering what it announced")
         assert first.stop() == 0
-        time.sleep(1.0)  # the node saves what it announced once the broker acknowledged it
         again = Node(first.directory, broker, "pi-gh", [mock("air", 1)], extra=ha)
         again.start()
         try:
