@@ -38,7 +38,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
 
     from sensorhub.hub import assemble
     from sensorhub.runtime import SocketIORuntime
-    from sensorhub.web import api, assets, auth, events, metrics, security, views
+    from sensorhub.web import api, assets, auth, events, metrics, notify, security, views
     from sensorhub.web.broadcaster import Broadcaster
     from sensorhub.web.clients import Clients
     from sensorhub.web.state import EXTENSION, Web
@@ -71,6 +71,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(notify.bp)
     events.init_socketio(socketio, web)
     web.first_password = bootstrap_admin(hub.users,
                                          config.storage.path.parent / "initial-admin-password")

@@ -32,6 +32,11 @@ def anonymous_may_watch(config: Config) -> bool:
     return any(r.public for r in config.rooms)
 
 
+def may_administer(principal: Principal) -> bool:
+    """Whether a principal may see and run the admin's tools (the delivery log, tests)."""
+    return principal.admin and not principal.anonymous
+
+
 def rooms_for(principal: Principal, config: Config) -> frozenset[str]:
     """Ids of the rooms a principal may watch."""
     if principal.admin:

@@ -50,6 +50,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``check`` until it returns something truthy (bounded); fail saying ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s: {what}")
+
+
 def write_config(directory: Path, *, rooms: list[dict[str, Any]] | None = None,
                  sensors: list[dict[str, Any]] | None = None, async_mode: str = "threading",
                  port: int = 5000, storage: dict[str, Any] | None = None,

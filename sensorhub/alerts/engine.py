@@ -2,10 +2,11 @@
 
 The engine is a poller sink: it sees every accepted reading and every state change,
 decides when an alert fires or clears, records each episode in the state database
-(so alert state survives a restart and its history can be queried), and hands the
-event to the dashboard, the GPIO alarm outputs (sensorhub.alerts.outputs) and the
-channels (sensorhub.alerts.channels, each behind a sensorhub.alerts.dispatch task). Nothing it
-does blocks the poller: database writes and webhook posts run off the event loop.
+(so alert state survives a restart and its history can be queried) together with the
+notifications it queues (sensorhub.alerts.notifier, in the same transaction), and
+hands the event to the dashboard and the GPIO alarm outputs
+(sensorhub.alerts.outputs). Nothing it does blocks the poller: database writes run
+off the event loop, and each channel's courier delivers from the outbox on its own.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sensorhub.alerts.channels import open_channel
-from sensorhub.alerts.dispatch import Dispatcher
 from sensorhub.alerts.log import AlertLog
+from sensorhub.alerts.notifier import Notifier
+from sensorhub.alerts.outbox import Outbox
 from sensorhub.alerts.outputs import AlarmOutputs
 from sensorhub.config import Config, SensorConfig
-from sensorhub.config.alerts import AlertRule
+from sensorhub.config.alerts import DEFAULT_SEVERITY, AlertRule
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import Runtime
 
@@ -51,6 +52,10 @@ class _Watch:
     def threshold(self) -> float | None:
         return self.rule.threshold if self.rule else self.sensor.offline_after
 
+    @property
+    def severity(self) -> str:
+        return self.rule.severity if self.rule else DEFAULT_SEVERITY
+
     def message(self, state: str, value: float | None, since: float) -> dict[str, Any]:
         """The Socket.IO ``alert`` payload."""
         return {"sensor": self.sensor.id, "room": self.sensor.room, "kind": self.kind,
@@ -64,15 +69,18 @@ class AlertEngine:
                  emit: Callable[[dict[str, Any]], None] | None = None,
                  gpio: Callable[[], Any] | None = None,
                  monotonic: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time,
+                 notifier: Notifier | None = None) -> None:
         self.log = log_store
         self.runtime = runtime
         self._emit = emit
         self._outputs = AlarmOutputs(gpio)
         self._mono = monotonic
         self._wall = wall_clock
-        self._dispatchers = [Dispatcher(open_channel(ch.name, ch.kind, ch.options), runtime)
-                             for ch in config.channels]
+        if notifier is None and config.channels:
+            notifier = Notifier(config, Outbox(log_store.connect), runtime,
+                                wall_clock=wall_clock)
+        self.notifier = notifier
         self._watches: dict[tuple[str, str], _Watch] = {}
         self._by_sensor: dict[str, list[_Watch]] = {}
         for s in config.sensors:
@@ -87,17 +95,17 @@ class AlertEngine:
                 watch.alert_id, watch.since, watch.value = row["id"], row["since"], row["value"]
 
     def start(self) -> None:
-        """Set alarm outputs to match the restored state; start the webhook sender."""
+        """Set alarm outputs to match the restored state; start delivering notifications."""
         for watch in self._watches.values():
             if watch.rule and watch.rule.output_pin is not None:
                 self._drive(watch.rule)
-        for dispatcher in self._dispatchers:
-            dispatcher.start()
+        if self.notifier is not None:
+            self.notifier.start(self.firing_events)
 
     def stop(self) -> None:
-        """Stop the webhook sender."""
-        for dispatcher in self._dispatchers:
-            dispatcher.stop()
+        """Stop delivering notifications (what is queued stays queued)."""
+        if self.notifier is not None:
+            self.notifier.stop()
 
     # -- sink ------------------------------------------------------------------------
     def on_reading(self, reading: Reading) -> None:
@@ -136,23 +144,40 @@ class AlertEngine:
     # -- transitions -----------------------------------------------------------------
     def _fire(self, watch: _Watch, value: float | None, ts: float) -> None:
         s = watch.sensor
+        message = watch.message("firing", value, ts)
+        queue, queued = self._queue(message, ts, watch.severity)
         watch.alert_id = self.runtime.run_blocking(
-            lambda: self.log.open(s.id, s.room, watch.kind, ts, value, watch.threshold()))
+            lambda: self.log.open(s.id, s.room, watch.kind, ts, value, watch.threshold(),
+                                  then=queue))
         watch.since, watch.value = ts, value
         log.warning("alert %s on sensor %s firing (value %s, threshold %s)", watch.kind, s.id,
                     value, watch.threshold())
-        self._announce(watch, watch.message("firing", value, ts))
+        self._announce(watch, message, queued)
 
     def _clear(self, watch: _Watch, value: float | None, ts: float) -> None:
         alert_id = watch.alert_id
         assert alert_id is not None
-        self.runtime.run_blocking(lambda: self.log.close(alert_id, ts, value))
+        message = watch.message("cleared", value, ts)
+        queue, queued = self._queue(message, watch.since or ts, watch.severity)
+        self.runtime.run_blocking(lambda: self.log.close(alert_id, ts, value, then=queue))
         watch.alert_id = None
         log.info("alert %s on sensor %s cleared (value %s)", watch.kind, watch.sensor.id, value)
-        self._announce(watch, watch.message("cleared", value, ts))
+        self._announce(watch, message, queued)
         watch.since = watch.value = None
 
-    def _announce(self, watch: _Watch, message: dict[str, Any]) -> None:
+    def _queue(self, message: dict[str, Any], started: float, severity: str
+               ) -> tuple[Any, list[str]]:
+        """The in-transaction step that queues an event's notifications, and its channels."""
+        notifier, queued = self.notifier, []
+        if notifier is None:
+            return None, queued
+
+        def queue(conn: Any, alert_id: int) -> None:
+            event = {**message, "id": alert_id, "started": started, "severity": severity}
+            queued.extend(notifier.queue_in(conn, event))
+        return queue, queued
+
+    def _announce(self, watch: _Watch, message: dict[str, Any], queued: list[str]) -> None:
         if self._emit is not None:
             try:
                 self._emit(message)
@@ -160,8 +185,8 @@ class AlertEngine:
                 log.exception("could not push an alert")
         if watch.rule is not None and watch.rule.output_pin is not None:
             self._drive(watch.rule)
-        for dispatcher in self._dispatchers:
-            dispatcher.send(message)
+        if self.notifier is not None and queued:
+            self.notifier.wake(queued)
 
     def _drive(self, rule: AlertRule) -> None:
         """Set an alarm output: active while any rule using that pin is firing."""
@@ -174,6 +199,12 @@ class AlertEngine:
         wanted = set(sensors)
         return [w.message("firing", w.value, w.since or 0.0) for w in self._watches.values()
                 if w.firing and w.sensor.id in wanted]
+
+    def firing_events(self) -> list[dict[str, Any]]:
+        """Every firing alert as a notification event (for reminders)."""
+        return [{**w.message("firing", w.value, w.since or 0.0), "id": w.alert_id,
+                 "started": w.since, "severity": w.severity}
+                for w in list(self._watches.values()) if w.firing]
 
     def firing(self) -> list[tuple[str, str, str]]:
         """(sensor, room, kind) of every firing alert."""

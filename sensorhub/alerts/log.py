@@ -6,38 +6,62 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
+#: work done inside the transaction that records an alert: (connection, alert id)
+Then = Callable[[sqlite3.Connection, int], Any]
+
+
+def transaction(connect: Callable[[], sqlite3.Connection],
+                fn: Callable[[sqlite3.Connection], Any]) -> Any:
+    """Run ``fn`` in one write transaction on a fresh connection; return what it returns."""
+    conn = connect()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+    finally:
+        conn.close()
+
 
 class AlertLog:
     """Alert episodes in the state database."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
-        self._connect = connect
+        self.connect = connect
 
     def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-        finally:
-            conn.close()
+        return transaction(self.connect, fn)
 
     def open(self, sensor: str, room: str, kind: str, since: float, value: float | None,
-             threshold: float | None) -> int:
-        """Record a firing alert; return its id."""
-        return self._run(lambda c: c.execute(
-            "INSERT INTO alerts (sensor, room, kind, since, value, threshold) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (sensor, room, kind, since, value, threshold)).lastrowid)
+             threshold: float | None, then: Then | None = None) -> int:
+        """Record a firing alert; return its id.
 
-    def close(self, alert_id: int, cleared: float, value: float | None) -> None:
-        """Record that an alert cleared."""
-        self._run(lambda c: c.execute("UPDATE alerts SET cleared = ?, cleared_value = ? "
-                                      "WHERE id = ?", (cleared, value, alert_id)))
+        ``then(conn, alert_id)`` runs in the same transaction (it queues notifications).
+        """
+        def write(c: sqlite3.Connection) -> int:
+            alert_id = c.execute(
+                "INSERT INTO alerts (sensor, room, kind, since, value, threshold) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (sensor, room, kind, since, value, threshold)).lastrowid
+            assert alert_id is not None
+            if then is not None:
+                then(c, alert_id)
+            return alert_id
+        return self._run(write)
+
+    def close(self, alert_id: int, cleared: float, value: float | None,
+              then: Then | None = None) -> None:
+        """Record that an alert cleared (``then`` as for ``open``)."""
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("UPDATE alerts SET cleared = ?, cleared_value = ? WHERE id = ?",
+                      (cleared, value, alert_id))
+            if then is not None:
+                then(c, alert_id)
+        self._run(write)
 
     def active(self) -> list[dict[str, Any]]:
         """Alerts still firing."""

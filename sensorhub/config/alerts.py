@@ -1,4 +1,4 @@
-"""Config sections for alerts, the webhook and /metrics (validated like the rest)."""
+"""A sensor's ``alerts:`` rules (validated like the rest), and durations like ``5m``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import yaml
 from sensorhub.config.checker import Checker, describe, in_range, one_of
 
 NUM = (int, float)
-RULE_KEYS = ("quantity", "above", "below", "for", "clear_hysteresis", "output_pin", "active")
+RULE_KEYS = ("quantity", "above", "below", "for", "clear_hysteresis", "output_pin", "active",
+             "severity")
+#: how urgent an alert is, lowest first: routes filter on it, channels map it to priorities
+SEVERITIES = ("info", "warning", "critical")
+#: the severity of a rule without ``severity:`` and of every offline alert
+DEFAULT_SEVERITY = "warning"
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 UNITS = {None: 1, "s": 1, "m": 60, "h": 3600}
 
@@ -26,6 +31,7 @@ class AlertRule:
     hysteresis: float = 0.5
     output_pin: int | None = None
     active_high: bool = True
+    severity: str = DEFAULT_SEVERITY
 
     @property
     def kind(self) -> str:
@@ -83,7 +89,8 @@ def parse_rules(c: Checker, node: yaml.Node, path: str, pins: dict[int, str],
                       f"GPIO {output_pin} is already used by {user}")
             pins.setdefault(output_pin, f"{owner}.output_pin")
         active = c.get(n, "active", where, (str,), "high", one_of(("high", "low")))
+        severity = c.get(n, "severity", where, (str,), DEFAULT_SEVERITY, one_of(SEVERITIES))
         if len(c.problems) == before and quantity and threshold is not None:
             rules.append(AlertRule(quantity, op, float(threshold), hold, float(hysteresis),
-                                   output_pin, active == "high"))
+                                   output_pin, active == "high", severity))
     return tuple(rules)

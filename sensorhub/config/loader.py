@@ -24,7 +24,7 @@ from sensorhub.config.checker import (
 from sensorhub.config.metrics import parse_metrics
 from sensorhub.config.model import Config, RoomConfig, ServerConfig, StorageConfig
 from sensorhub.config.mqtt import parse_mqtt_sections
-from sensorhub.config.notify import parse_channels
+from sensorhub.config.notify import parse_notify
 from sensorhub.config.sensors import ident, parse_sensors
 
 ASYNC_MODES = ("eventlet", "threading")
@@ -74,14 +74,14 @@ def parse_config(text: str, path: Path) -> Config:
         gpio_backend = c.get(gnodes, "backend", "gpio", (str,), "rpigpio", one_of(GPIO_BACKENDS))
     rooms = _rooms(c, top.get("rooms"), root)
     sensors = parse_sensors(c, top.get("sensors"), {r.id for r in rooms}, root)
-    channels = parse_channels(c, top)
     metrics = parse_metrics(c, top["metrics"]) if "metrics" in top else None
     mqtt, node, homeassistant = parse_mqtt_sections(c, top, sensors, base)
+    channels, notify = parse_notify(c, top, sensors, {r.id for r in rooms}, mqtt, base)
     if c.problems:
         raise ConfigError(c.problems)
     return Config(source=path, server=server, storage=storage, rooms=tuple(rooms),
                   sensors=tuple(sensors), gpio_backend=gpio_backend, channels=channels,
-                  metrics=metrics, mqtt=mqtt, node=node, homeassistant=homeassistant)
+                  notify=notify, metrics=metrics, mqtt=mqtt, node=node, homeassistant=homeassistant)
 
 
 def _server(c: Checker, node: yaml.Node | None, base: Path) -> ServerConfig:

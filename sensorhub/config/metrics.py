@@ -31,6 +31,9 @@ def parse_metrics(c: Checker, node: yaml.Node) -> MetricsConfig | None:
         items = allow.value if isinstance(allow, yaml.SequenceNode) else None
         if items is None:
             c.add(allow, "metrics.allow", f"expected a list of addresses, got {describe(allow)}")
+        elif not items:  # an empty list would admit nobody by address, or (before) anybody
+            c.add(allow, "metrics.allow", "an empty list; list addresses, or leave allow: out "
+                  "to admit any address that has the token")
         for i, item in enumerate(items or []):
             try:
                 networks.append(ipaddress.ip_network(str(item.value), strict=False))

@@ -11,6 +11,7 @@ from typing import Any
 from sensorhub.config.alerts import AlertRule
 from sensorhub.config.metrics import MetricsConfig
 from sensorhub.config.mqtt import HomeAssistantConfig, MqttConfig, NodeConfig
+from sensorhub.config.routes import NotifyConfig
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Config:
     sensors: tuple[SensorConfig, ...]
     gpio_backend: str = "rpigpio"
     channels: tuple[ChannelConfig, ...] = ()  # where alert events go besides the dashboard
+    notify: NotifyConfig = field(default_factory=NotifyConfig)  # routes, retries, chart links
     metrics: MetricsConfig | None = None  # None: GET /metrics is off
     mqtt: MqttConfig | None = None  # the broker; None: no MQTT at all
     node: NodeConfig | None = None  # publish this Pi's sensors under this node name

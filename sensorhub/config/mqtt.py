@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,16 @@ from sensorhub.config.checker import Checker, in_range
 MQTT_KEYS = ("url", "username", "password", "client_id", "ca_file", "keepalive")
 NODE_KEYS = ("name",)
 HA_KEYS = ("discovery", "prefix")
+#: Home Assistant's discovery topic: node_id and object_id are [a-zA-Z0-9_-]+
+DISCOVERY_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+
+
+def discovery_id(value: str) -> str | None:
+    """Usable in a Home Assistant discovery topic (``sensorhub_<node>`` is its node_id)."""
+    if DISCOVERY_ID.match(value):
+        return None
+    return (f"{value!r} cannot be part of a Home Assistant discovery topic (letters, digits, "
+            "'_' and '-' only; Home Assistant silently ignores the topic otherwise)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,10 @@ def parse_mqtt_sections(c: Checker, top: dict[str, yaml.Node], sensors: Sequence
         if ha.discovery and node is None:
             c.add(top["homeassistant"], "homeassistant.discovery",
                   "needs a node: section (discovery describes this node's topics)")
+        elif ha.discovery and node is not None:
+            message = discovery_id(node.name)
+            if message:
+                c.add(top["node"], "node.name", message)
     pushed = [s for s in sensors if DRIVER_SPECS[s.driver].push]
     if (pushed or node is not None) and mqtt is None and "mqtt" not in top:
         what = f"sensor {pushed[0].id!r} (driver {pushed[0].driver})" if pushed \
@@ -85,7 +100,7 @@ def _mqtt(c: Checker, node: yaml.Node, base: Path, this: NodeConfig | None
     n = c.mapping(node, "mqtt", MQTT_KEYS)
     if n is None:
         return None
-    url = c.get(n, "url", "mqtt", (str,), None, _broker_url, required=True, parent=node)
+    url = c.get(n, "url", "mqtt", (str,), None, broker_url, required=True, parent=node)
     default_id = f"sensorhub-{this.name if this else 'hub'}-{socket.gethostname()}"[:64]
     client_id = c.get(n, "client_id", "mqtt", (str,), default_id)
     ca_file = c.get(n, "ca_file", "mqtt", (str, type(None)), None)
@@ -106,7 +121,8 @@ def _mqtt(c: Checker, node: yaml.Node, base: Path, this: NodeConfig | None
         keepalive=keepalive)
 
 
-def _broker_url(value: str) -> str | None:
+def broker_url(value: str) -> str | None:
+    """mqtt://host:port or mqtts://host:port."""
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port

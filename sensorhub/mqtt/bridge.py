@@ -31,14 +31,34 @@ class MqttBridge:
         self.outbox: Outbox | None = None
         if node is not None:
             retained: list[tuple[str, str]] = []
+            remember = None
             ha = config.homeassistant
             if ha is not None and ha.discovery:
-                from sensorhub import __version__
-                from sensorhub.mqtt.homeassistant import discovery_messages
-
-                retained = discovery_messages(ha.prefix, node, own, config.rooms, __version__)
-            self.outbox = Outbox(self.link, node, own, store.connect, runtime, retained)
+                retained, remember = self._discovery(config, node, own)
+            self.outbox = Outbox(self.link, node, own, store.connect, runtime, retained,
+                                 remember)
         self._started = False
+
+    def _discovery(self, config: Config, node: str, own: list[Any]
+                   ) -> tuple[list[tuple[str, str]], Any]:
+        """Discovery configs, plus an empty retained config for each sensor that is gone."""
+        from sensorhub import __version__
+        from sensorhub.mqtt.homeassistant import announced, discovery_messages, remember
+
+        assert config.homeassistant is not None
+        messages = discovery_messages(config.homeassistant.prefix, node, own, config.rooms,
+                                      __version__)
+        current = {topic for topic, _ in messages}
+        conn = self.store.connect()
+        try:
+            gone = sorted(announced(conn) - current)
+        finally:
+            conn.close()
+        if gone:
+            log.info("homeassistant: removing %d entities of sensors no longer configured",
+                     len(gone))
+        return messages + [(topic, "") for topic in gone], (
+            lambda db: remember(db, current))
 
     @property
     def sinks(self) -> list[Outbox]:

@@ -43,7 +43,8 @@ class Outbox:
 
     def __init__(self, link: MqttLink, node: str, sensors: Sequence[SensorConfig],
                  connect: Callable[[], sqlite3.Connection], runtime: Runtime,
-                 extra_on_connect: Sequence[tuple[str, str]] = ()) -> None:
+                 extra_on_connect: Sequence[tuple[str, str]] = (),
+                 after_announce: Callable[[sqlite3.Connection], None] | None = None) -> None:
         self.link = link
         self.node = node
         self._rooms = {s.id: s.room for s in sensors}
@@ -54,6 +55,9 @@ class Outbox:
         self._queue: deque[Reading] = deque()
         self._states: dict[str, SensorState] = {}
         self._retained = list(extra_on_connect)  # e.g. Home Assistant discovery
+        #: run with our connection once every retained message was acknowledged
+        self._after_announce = after_announce
+        self._announce_infos: list[Any] | None = None
         self._marks: dict[str, int] = {}
         self._saved: dict[str, int] = {}
         self.published = 0
@@ -90,6 +94,7 @@ class Outbox:
             with suppress(RuntimeError, ValueError):
                 info.wait_for_publish(2.0)
         self.save_marks()
+        self._check_announced()  # a node stopped right after connecting still remembers
         with suppress(sqlite3.Error):
             self._db.close()
 
@@ -129,8 +134,8 @@ class Outbox:
     def _announce(self) -> None:
         """On every (re)connect: online, current states, discovery (paho's thread)."""
         self.link.publish(status_topic(self.node), ONLINE, retain=True)
-        for topic, payload in self._retained:
-            self.link.publish(topic, payload, retain=True)
+        self._announce_infos = [self.link.publish(topic, payload, retain=True)
+                                for topic, payload in self._retained]
         for state in list(self._states.values()):
             self._publish_state(state)
 
@@ -145,6 +150,7 @@ class Outbox:
                 if time.monotonic() - last_save >= SAVE_EVERY:
                     last_save = time.monotonic()
                     self.save_marks()
+                self._check_announced()
                 if not self.link.connected or not self._queue:
                     self._stop.wait(0.05)
                     continue
@@ -153,6 +159,23 @@ class Outbox:
             log.exception("mqtt: publisher crashed")
         finally:
             self._done.set()
+
+    def _check_announced(self) -> None:
+        """Once the broker has every retained message, run ``after_announce`` (once)."""
+        infos = self._announce_infos
+        if self._after_announce is None or infos is None:
+            return
+        try:
+            if not all(info.is_published() for info in infos):
+                return
+        except (RuntimeError, ValueError):  # lost the connection: the next connect retries
+            return
+        try:
+            self._after_announce(self._db)
+        except sqlite3.Error as error:
+            log.warning("mqtt: cannot record what was announced: %s", error)
+            return
+        self._after_announce = None
 
     def _publish_window(self) -> None:
         batch = [self._queue[i] for i in range(min(WINDOW, len(self._queue)))]

@@ -1,4 +1,4 @@
-"""The ``sensorhub`` command: run, node, check-config, read, user, token."""
+"""The ``sensorhub`` command: run, node, check-config, read, user, token, notify."""
 
 from __future__ import annotations
 
@@ -80,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     tlist = tsub.add_parser("list", help="list tokens (ids and labels, never the secret)",
                             parents=[leaf])
     tlist.add_argument("name", nargs="?")
+
+    notify = sub.add_parser("notify", help="alert channels: send a test, show the delivery log")
+    _config_arg(notify)
+    nsub = notify.add_subparsers(dest="action", required=True)
+    ntest = nsub.add_parser("test", help="send a test message now and print the server's answer",
+                            parents=[leaf])
+    ntest.add_argument("channel", help="a channel name from notify.channels (or webhook)")
+    nlog = nsub.add_parser("log", help="recent deliveries: sent, failed (why), gave up",
+                           parents=[leaf])
+    nlog.add_argument("--channel")
+    nlog.add_argument("--limit", type=int, default=30)
     return parser
 
 
@@ -108,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_node(_load(args.config), log_level=args.log_level)
     if args.command == "read":
         return _read(_load(args.config), args.sensors)
+    if args.command == "notify":
+        from sensorhub.service.notify import notify_command
+        return notify_command(_load(args.config), args)
     return _manage(args)
 
 

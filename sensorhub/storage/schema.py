@@ -1,10 +1,11 @@
 """The one SQLite schema: a version number (``PRAGMA user_version``) and ordered migrations.
 
 Every table of the state database is created here and nowhere else: readings and
-rollups, users and tokens, alert episodes, the small ``meta`` table (batch number,
-trusted clock, MQTT publish marks). A migration is a list of statements applied in
-one transaction together with the new version number, so a power cut leaves the
-file either before or after the step, never between. Version 1 is the schema of
+rollups, users and tokens, alert episodes, the notification outbox and its delivery
+log, the small ``meta`` table (batch number, trusted clock, MQTT publish marks). A
+migration is a list of statements applied in one transaction together with the new
+version number, so a power cut leaves the file either before or after the step, never
+between. Version 1 is the schema of
 sensorhub 0.1.0, which had no version: its ``IF NOT EXISTS`` statements adopt such a
 file as it is, rows untouched.
 """
@@ -65,6 +66,18 @@ MIGRATIONS: tuple[Migration, ...] = (
                          f"{q}_n INTEGER NOT NULL DEFAULT 0", f"{q}_min INTEGER",
                          f"{q}_max INTEGER"))),
     ),
+    Migration(3, "the notification outbox and its delivery log (sensorhub.alerts.outbox)", (
+        "CREATE TABLE notifications (id INTEGER PRIMARY KEY, channel TEXT NOT NULL, "
+        "key TEXT NOT NULL, body TEXT NOT NULL, created REAL NOT NULL, due REAL NOT NULL, "
+        "attempts INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'pending', "
+        "updated REAL NOT NULL, UNIQUE (channel, key))",
+        "CREATE INDEX notifications_due ON notifications (channel, status, due)",
+        "CREATE TABLE deliveries (id INTEGER PRIMARY KEY, notification INTEGER NOT NULL "
+        "REFERENCES notifications(id) ON DELETE CASCADE, ts REAL NOT NULL, "
+        "outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX deliveries_by_time ON deliveries (ts)",
+        "CREATE INDEX deliveries_by_notification ON deliveries (notification)",
+    )),
 )
 VERSION = MIGRATIONS[-1].version
 

@@ -2,14 +2,17 @@
 
 Values are read from the running hub at scrape time by a custom collector, so the
 hot path pays nothing for metrics. prometheus-client is imported on the first
-scrape only.
+scrape only. Names follow Prometheus' conventions: base units (pascals, meters, a
+0-1 ratio for relative humidity), a ``_timestamp_seconds`` gauge for the last good
+reading, the standard ``process_*`` metrics, failure counters that exist from the
+start. An offline sensor's value gauges are dropped (not kept as if live):
+``sensorhub_sensor_up`` and the timestamp say what happened.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +20,22 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from sensorhub.derived import absolute_humidity, dew_point
 from sensorhub.web.state import Web, current
+
+#: quantity -> factor from sensorhub's unit to the exported base unit
+SCALE = {"humidity": 0.01, "pressure": 100.0}
+
+
+def failure_kinds() -> list[str]:
+    """Every kind of failed read a sensor can count (drivers.errors and pushed messages)."""
+    from drivers.errors import DriverError
+    from sensorhub.mqtt.source import BadMessageError  # noqa: F401 - registers its kind
+
+    kinds, todo = set(), [DriverError]
+    while todo:
+        cls = todo.pop()
+        kinds.add(cls.kind)
+        todo.extend(cls.__subclasses__())
+    return sorted(kinds)
 
 bp = Blueprint("metrics", __name__)
 REGISTRY = "sensorhub.metrics"
@@ -36,24 +55,27 @@ def _collector(web: Web) -> Any:
                 "temperature": GaugeMetricFamily(
                     "sensorhub_temperature_celsius", "Latest temperature", labels=labels),
                 "humidity": GaugeMetricFamily(
-                    "sensorhub_humidity_percent", "Latest relative humidity", labels=labels),
+                    "sensorhub_relative_humidity_ratio",
+                    "Latest relative humidity, 0-1 (0.61 is 61 %RH)", labels=labels),
                 "pressure": GaugeMetricFamily(
-                    "sensorhub_pressure_hectopascals", "Latest air pressure", labels=labels),
+                    "sensorhub_pressure_pascals", "Latest air pressure", labels=labels),
                 "co2": GaugeMetricFamily(
-                    "sensorhub_co2_ppm", "Latest CO2 concentration", labels=labels),
+                    "sensorhub_co2_ppm", "Latest CO2 concentration in parts per million",
+                    labels=labels),
                 "dew_point": GaugeMetricFamily(
                     "sensorhub_dew_point_celsius", "Dew point of the latest reading",
                     labels=labels),
                 "abs_humidity": GaugeMetricFamily(
-                    "sensorhub_absolute_humidity_grams_per_cubic_metre",
+                    "sensorhub_absolute_humidity_grams_per_cubic_meter",
                     "Water vapour content of the latest reading", labels=labels),
             }
             up = GaugeMetricFamily("sensorhub_sensor_up",
                                    "1 if the sensor is ok, 0 if failing or offline", labels=labels)
             state = GaugeMetricFamily("sensorhub_sensor_state", "Current state (1 = in it)",
                                       labels=[*labels, "state"])
-            age = GaugeMetricFamily("sensorhub_last_good_reading_age_seconds",
-                                    "Seconds since the last accepted reading", labels=labels)
+            last_good = GaugeMetricFamily("sensorhub_last_good_reading_timestamp_seconds",
+                                          "When the last accepted reading was taken (Unix time)",
+                                          labels=labels)
             attempts = CounterMetricFamily("sensorhub_read_attempts", "Reads attempted",
                                            labels=labels)
             good = CounterMetricFamily("sensorhub_reads_good", "Reads accepted", labels=labels)
@@ -61,13 +83,13 @@ def _collector(web: Web) -> Any:
                                            labels=[*labels, "kind"])
             cycles = CounterMetricFamily("sensorhub_power_cycles", "Power cycles of the sensor",
                                          labels=labels)
-            now = time.time()
+            kinds = failure_kinds()
             poller = hub.poller
             for s in hub.config.sensors:
                 key = [s.id, s.room]
                 reading = poller.latest(s.id)
                 shown = poller.state(s.id).state
-                if reading is not None:
+                if reading is not None and shown != "offline":  # never stale as if live
                     values = {"temperature": reading.temperature, "humidity": reading.humidity,
                               "pressure": reading.pressure, "co2": reading.co2,
                               "dew_point": dew_point(reading.temperature, reading.humidity),
@@ -75,19 +97,21 @@ def _collector(web: Web) -> Any:
                                                                 reading.humidity)}
                     for name, value in values.items():
                         if value is not None:
-                            gauges[name].add_metric(key, value)
-                    age.add_metric(key, max(0.0, now - reading.ts))
+                            gauges[name].add_metric(key, value * SCALE.get(name, 1.0))
+                if reading is not None:
+                    last_good.add_metric(key, reading.ts)
                 up.add_metric(key, 1.0 if shown == "ok" else 0.0)
                 for name in ("ok", "failing", "offline"):
                     state.add_metric([*key, name], 1.0 if shown == name else 0.0)
                 health = poller.health(s.id)
                 attempts.add_metric(key, health["attempts"])
                 good.add_metric(key, health["good"])
-                for kind, count in sorted(health["failures"].items()):
-                    failures.add_metric([*key, kind], count)
+                counted = health["failures"]
+                for kind in sorted({*kinds, *counted}):  # zero from the start: rate() works
+                    failures.add_metric([*key, kind], counted.get(kind, 0))
                 cycles.add_metric(key, health["power_cycles"])
             yield from gauges.values()
-            yield from (up, state, age, attempts, good, failures, cycles)
+            yield from (up, state, last_good, attempts, good, failures, cycles)
             alerts = GaugeMetricFamily("sensorhub_alert_firing", "1 while an alert fires",
                                        labels=[*labels, "kind"])
             engine = hub.alerts
@@ -112,6 +136,14 @@ def _collector(web: Web) -> Any:
                                           "Batched commits (one fsync each) since start")
             batches.add_metric([], hub.store.flushes)
             yield batches
+            sent = CounterMetricFamily("sensorhub_notifications",
+                                       "Notification deliveries since start, by outcome",
+                                       labels=["channel", "outcome"])
+            notifier = engine.notifier if engine is not None else None
+            for name, courier in (notifier.couriers.items() if notifier else ()):
+                for outcome in ("sent", "failed", "gave_up"):
+                    sent.add_metric([name, outcome], getattr(courier, outcome))
+            yield sent
 
     return HubCollector()
 
@@ -124,23 +156,25 @@ def _registry() -> Any:
 
         registry = CollectorRegistry()
         registry.register(_collector(current()))
-        ProcessCollector(namespace="sensorhub", registry=registry)
+        ProcessCollector(registry=registry)  # the standard process_* names, unprefixed
         current_app.extensions[REGISTRY] = registry
     return registry
 
 
-def _allowed(settings: Any) -> bool:
-    if settings.token is not None:
-        header = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(header.encode(), f"Bearer {settings.token}".encode()):
-            return False
+def _refusal(settings: Any) -> int | None:
+    """403 for an address not allowed, 401 for a missing or wrong token, else None."""
     if settings.allow:
         try:
             address = ipaddress.ip_address(request.remote_addr or "")
         except ValueError:
-            return False
-        return any(address in network for network in settings.allow)
-    return True
+            return 403
+        if not any(address in network for network in settings.allow):
+            return 403
+    if settings.token is not None:
+        header = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(header.encode(), f"Bearer {settings.token}".encode()):
+            return 401
+    return None
 
 
 @bp.get("/metrics")
@@ -149,9 +183,12 @@ def metrics() -> Response:
     settings = current().config.metrics
     if settings is None:
         abort(404)
-    if not _allowed(settings):
-        return Response("forbidden\n", status=403, mimetype="text/plain",
-                        headers={"WWW-Authenticate": "Bearer"})
+    refused = _refusal(settings)
+    if refused == 401:
+        return Response("a bearer token is required\n", status=401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="sensorhub metrics"'})
+    if refused is not None:
+        return Response("forbidden\n", status=403, mimetype="text/plain")
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

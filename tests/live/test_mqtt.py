@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests.clients import Watcher as Recorder
-from tests.conftest import ROOT, LiveServer, free_port, start_server
+from tests.conftest import ROOT, LiveServer, free_port, start_server, wait_for
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 pytestmark = pytest.mark.skipif(not os.access(MOSQUITTO, os.X_OK), reason="needs mosquitto")
@@ -171,15 +171,6 @@ def remote(sensor_id: str, room: str, node: str, sensor: str, **more: Any) -> di
             "offline_after": 30, "options": {"node": node, "sensor": sensor}, **more}
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``check`` until truthy (bounded); fail with ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s: {what}")
 
 
 HUB_SENSORS = [remote("gh", "a", "n1", "s1"), remote("cel", "b", "n1", "s2")]
@@ -259,6 +250,13 @@ def test_broker_restart_loses_nothing_and_duplicates_nothing(
         alice.close()
 
 
+def _announced(node: Node) -> list[str]:
+    """The discovery topics a node recorded as announced (its meta table)."""
+    with sqlite3.connect(node.db) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'ha_announced'").fetchone()
+    return json.loads(row[0]) if row else []
+
+
 def _hub_stamps(hub: LiveServer, sensor: str) -> list[float]:
     with sqlite3.connect(hub.db_path) as conn:
         return [ts / 1000 for (ts,) in conn.execute(
@@ -332,6 +330,36 @@ def test_home_assistant_discovery_matches_the_documented_schema(
             assert {status["topic"], per_sensor["topic"]} <= retained
             assert config["device"]["identifiers"] == ["sensorhub_pi-gh_air"]
             assert config["device"]["manufacturer"] == "sensorhub"
-            assert config["device"]["suggested_area"] == "here"
+            assert "suggested_area" not in config["device"]  # deprecated by Home Assistant
+            assert config["device"]["name"] == "air (pi-gh)"
+            assert config["default_entity_id"] == f"sensor.sensorhub_pi_gh_air_{quantity}"
+    finally:
+        watcher.close()
+
+
+def test_a_removed_sensor_gets_an_empty_retained_config_so_no_ghost_remains(
+        broker: Broker, nodes: Callable[..., Node]) -> None:
+    topic = "homeassistant/sensor/sensorhub_pi-gh/{}/config"
+    ha = {"homeassistant": {"discovery": True}}
+    watcher = Subscriber(broker, "homeassistant/#")
+    try:
+        first = nodes(broker, "pi-gh", [mock("air", 1), mock("bench", 2)], extra=ha)
+        wait_for(lambda: watcher.payloads(topic.format("bench_humidity")), 15, "discovery")
+        wait_for(lambda: _announced(first), 10, "the node remembering what it announced")
+        assert first.stop() == 0
+        again = Node(first.directory, broker, "pi-gh", [mock("air", 1)], extra=ha)
+        again.start()
+        try:
+            cleared = wait_for(lambda: [t for t, p in list(watcher.messages)
+                                        if p == b"" and "bench" in t], 15, "empty configs")
+            assert sorted(set(cleared)) == [topic.format("bench_humidity"),
+                                            topic.format("bench_temperature")]
+            late = Subscriber(broker, "homeassistant/#")  # what Home Assistant sees at start
+            time.sleep(1.0)
+            late.close()
+            retained = {t for t, p in late.messages if p}
+            assert retained == {topic.format("air_temperature"), topic.format("air_humidity")}
+        finally:
+            again.stop()
     finally:
         watcher.close()

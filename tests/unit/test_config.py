@@ -160,6 +160,9 @@ def test_alert_rules_and_sections(tmp_path: Path) -> None:
     (GOOD + "metrics: {}\n", "config.yaml:8: metrics: set token:, allow: or both"),
     (GOOD + "metrics: {allow: [not-an-ip]}\n",
      "config.yaml:8: metrics.allow[0]: not an address or network"),
+    (GOOD + "metrics: {allow: []}\n", "config.yaml:8: metrics.allow: an empty list"),
+    (GOOD + "metrics: {token: 'a-long-scrape-token', allow: []}\n",
+     "config.yaml:8: metrics.allow: an empty list"),
 ])
 def test_bad_alert_config(tmp_path: Path, text: str, expected: str) -> None:
     found = problems(text, tmp_path)
@@ -179,11 +182,12 @@ def test_notify_channels_are_checked_by_their_kind(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("channel", "expected"), [
-    ("{type: pigeon}", "notify.channels.x.type: must be one of webhook, got 'pigeon'"),
+    ("{type: pigeon}", "notify.channels.x.type: must be one of webhook, smtp, ntfy, gotify, "
+                       "matrix, mqtt, got 'pigeon'"),
     ("{url: 'http://10.0.0.5/'}", "notify.channels.x.type: required"),
     ("{type: webhook}", "notify.channels.x.url: required for a webhook channel"),
-    ("{type: webhook, url: 'http://10.0.0.5/', retries: 99}",
-     "notify.channels.x.retries: must be between 0 and 10, got 99"),
+    ("{type: webhook, url: 'http://10.0.0.5/', retries: 9999}",
+     "notify.channels.x.retries: must be between 0 and 1000, got 9999"),
     ("{type: webhook, url: 'http://10.0.0.5/', colour: red}",
      "notify.channels.x.colour: unknown key"),
 ])

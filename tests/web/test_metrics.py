@@ -6,9 +6,13 @@ alert fires on a known reading instead of after a sleep that hopes it has.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 from typing import Any
 
+import pytest
 from flask_socketio import SocketIOTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -79,9 +83,11 @@ def test_metrics_in_prometheus_format_with_token(make_site: Any) -> None:
     site = make_site(sensors=sensors(0), extra={"metrics": {"token": TOKEN}})
     assert site.poll(times=3) == 6
     client = site.client()
-    assert client.get("/metrics").status_code == 403
+    missing = client.get("/metrics")
     wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 403
+    for refused in (missing, wrong):  # RFC 6750: 401 with a challenge, not 403
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     answer = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/plain; version=")
@@ -102,7 +108,61 @@ def test_metrics_in_prometheus_format_with_token(make_site: Any) -> None:
               for s in families["sensorhub_alert_firing"].samples}
     assert firing[("a1", "temperature_above")] == 1.0 and firing[("b1", "offline")] == 0.0
     assert "sensorhub_connected_clients" in families
-    assert "sensorhub_process_resident_memory_bytes" in families
+    assert "process_resident_memory_bytes" in families  # the standard names, unprefixed
+    assert not [name for name in families if name.startswith("sensorhub_process")]
+    humidity = {s.labels["sensor"]: s.value
+                for s in families["sensorhub_relative_humidity_ratio"].samples}
+    assert 0 < humidity["a1"] < 1  # a ratio, as Prometheus spells percentages
+    assert humidity["a1"] == site.web.hub.poller.latest("a1").humidity / 100
+    assert "sensorhub_absolute_humidity_grams_per_cubic_meter" in families
+    stamps = {s.labels["sensor"]: s.value
+              for s in families["sensorhub_last_good_reading_timestamp_seconds"].samples}
+    assert stamps["a1"] == site.web.hub.poller.latest("a1").ts
+    failures = {(s.labels["sensor"], s.labels["kind"]): s.value
+                for s in families["sensorhub_read_failures"].samples
+                if s.name.endswith("_total")}
+    for kind in ("checksum", "timeout", "not_found", "implausible", "bad_message"):
+        assert failures[("b1", kind)] == 0.0  # present from the start, so rate() works
+
+
+def test_promtool_finds_nothing_to_lint(make_site: Any) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool missing in CI: ./dev installs Debian's prometheus package")
+        pytest.skip("needs promtool (apt install prometheus)")
+    channels = {"push": {"type": "webhook", "url": "http://127.0.0.1:9/"}}
+    site = make_site(sensors=sensors(0), extra={"metrics": {"token": TOKEN},
+                                                "notify": {"channels": channels}})
+    site.poll(times=2)
+    text = site.client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+                             ).get_data(as_text=True)
+    assert "sensorhub_notifications_total" in text
+    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                            text=True, timeout=30, check=False)
+    assert result.returncode == 0 and result.stdout + result.stderr == "", \
+        result.stdout + result.stderr
+
+
+def test_an_offline_sensors_values_are_not_exported_as_live(make_site: Any) -> None:
+    gone = [{"id": "gone", "room": "a", "driver": "mock", "interval": 0.2, "offline_after": 1,
+             "options": {"outage_after": 0.3, "outage_for": 600}}]
+    site = make_site(sensors=gone, extra={"metrics": {"token": TOKEN}})
+    assert site.poll("gone") == 1  # heard once, then unplugged
+    deadline = time.monotonic() + 10
+    while site.web.hub.poller.state("gone").state != "offline":
+        assert time.monotonic() < deadline, "the sensor never went offline"
+        time.sleep(0.1)
+        site.poll("gone")
+    text = site.client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+                             ).get_data(as_text=True)
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert [s.value for s in families["sensorhub_sensor_up"].samples] == [0.0]
+    assert families["sensorhub_temperature_celsius"].samples == []
+    assert families["sensorhub_relative_humidity_ratio"].samples == []
+    assert families["sensorhub_dew_point_celsius"].samples == []
+    [stamp] = families["sensorhub_last_good_reading_timestamp_seconds"].samples
+    assert stamp.value < time.time() - 0.5  # when it was last heard of, not a live value
 
 
 def test_metrics_off_by_default_and_allow_list(make_site: Any) -> None:

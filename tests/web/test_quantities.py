@@ -6,6 +6,9 @@ import csv
 import io
 import time
 
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.web.conftest import Site, received
 
 SENSORS = [
@@ -59,7 +62,8 @@ def test_every_quantity_reaches_sockets_history_export_and_metrics(make_site) ->
         "calibrate": {"co2": [[400.0, 410.0], [2000.0, 2050.0]]}, "offsets": {"pressure": -0.5}}
     metrics = site.client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     text = metrics.get_data(as_text=True)
-    assert f'sensorhub_pressure_hectopascals{{room="a",sensor="air"}} {air[-1]["pressure"]}' \
-        in text
+    pascals = {f.name: f for f in text_string_to_metric_families(text)}[
+        "sensorhub_pressure_pascals"].samples
+    assert [(s.labels["sensor"], s.value) for s in pascals] == [
+        ("air", pytest.approx(air[-1]["pressure"] * 100))]  # Prometheus' base unit
     assert f'sensorhub_co2_ppm{{room="a",sensor="air"}} {air[-1]["co2"]}' in text
-    assert 'sensorhub_pressure_hectopascals{room="b"' not in text

@@ -1,56 +1,38 @@
-"""POST each alert event as JSON to a URL on the LAN (``webhook:`` in config.yaml)."""
+"""POST each alert as JSON to a URL on the LAN (``webhook:`` or ``type: webhook``)."""
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import urllib.error
-import urllib.request
-from typing import Any
-from urllib.parse import urlsplit
+from drivers.options import Option
+from sensorhub.alerts.channels import COMMON, ChannelSpec
+from sensorhub.alerts.channels.http import call, lan_url
+from sensorhub.alerts.message import Notification
 
-from drivers.options import NUM, Option, in_range
-from sensorhub.alerts.channels import ChannelError, ChannelSpec
-
-
-def lan_url(value: str) -> str | None:
-    """An http(s) URL whose host is not a public address (the LAN has no internet)."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"expected an http:// or https:// URL, got {value!r}"
-    try:
-        address = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return None  # a LAN host name (resolved when sending)
-    if address.is_global:
-        return f"{address} is a public address; webhooks go to the local network only"
-    return None
+__all__ = ["SPEC", "WebhookChannel", "lan_url"]
 
 
 class WebhookChannel:
-    """A LAN webhook: one POST per event, its JSON body the ``alert`` payload."""
+    """A LAN webhook: one POST per message, its JSON body the ``alert`` payload and the text.
 
-    def __init__(self, name: str, url: str, timeout: float = 5.0, retries: int = 3) -> None:
+    The body keeps the Socket.IO ``alert`` fields (docs/protocol.md) at the top and adds
+    ``key`` (also sent as the ``Idempotency-Key`` header), ``title``, ``message``,
+    ``severity`` and ``link``, so a receiver can drop a repeat and show the text as is.
+    """
+
+    def __init__(self, name: str, url: str, timeout: float = 5.0,
+                 retries: int | None = None) -> None:
         self.name = name
         self.url = url
         self.timeout = float(timeout)
         self.retries = retries
 
-    def deliver(self, event: dict[str, Any]) -> None:
-        """POST the event; a non-2xx answer or no answer is a ChannelError."""
-        request = urllib.request.Request(self.url, data=json.dumps(event).encode(),
-                                         method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
-                if answer.status >= 300:
-                    raise ChannelError(f"HTTP {answer.status}")
-        except OSError as error:  # URLError and HTTPError are OSErrors
-            raise ChannelError(str(error)) from error
+    def deliver(self, notification: Notification) -> str:
+        """POST the message; a non-2xx answer or no answer is a ChannelError."""
+        body = {**notification.event, "key": notification.key, "title": notification.title,
+                "message": notification.text, "severity": notification.severity,
+                "link": notification.link}
+        return call("POST", self.url, body, {"Idempotency-Key": notification.key},
+                    self.timeout)
 
 
-SPEC = ChannelSpec(WebhookChannel, options={
-    "url": Option((str,), lan_url),
-    "timeout": Option(NUM, in_range(0.1, 60)),
-    "retries": Option((int,), in_range(0, 10)),
-}, required=("url",))
+SPEC = ChannelSpec(WebhookChannel, options={"url": Option((str,), lan_url), **COMMON},
+                   required=("url",))
