@@ -7,12 +7,13 @@ import getpass
 import logging
 import os
 import sys
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sensorhub.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
-    pass
+    from sensorhub.readings import Reading
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -123,18 +124,20 @@ def _read(config: Config, wanted: list[str]) -> int:
     if unknown:
         print(f"unknown sensor(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    from drivers.registry import DRIVER_SPECS
+    from drivers.registry import DRIVER_SPECS, open_driver
 
     sensors = [s for s in config.sensors if (not wanted or s.id in wanted)
                and not DRIVER_SPECS[s.driver].push]  # pushed over MQTT: nothing to read
-    poller = Poller(sensors, ThreadingRuntime(), gpio=SharedGpio(config.gpio_backend))
+    opener = partial(open_driver, sysfs=str(config.hardware.sysfs))
+    poller = Poller(sensors, ThreadingRuntime(), gpio=SharedGpio(config.gpio_backend),
+                    open_driver=opener)
     failures = 0
     try:
         for s in sensors:
             ok = poller.poll_once(s.id)
             reading = poller.latest(s.id)
             if ok and reading is not None:
-                print(f"{s.id}: {reading.temperature} °C  {reading.humidity} %RH")
+                print(f"{s.id}: {describe(reading)}")
             else:
                 failures += 1
                 print(f"{s.id}: FAILED: {poller.state(s.id).error}", file=sys.stderr)
@@ -144,6 +147,15 @@ def _read(config: Config, wanted: list[str]) -> int:
     finally:
         poller.stop(timeout=1.0)
     return 1 if failures else 0
+
+
+def describe(reading: Reading) -> str:
+    """One reading as `sensorhub read` prints it: each measured quantity with its unit."""
+    from drivers.base import QUANTITIES, UNITS
+
+    units = {**UNITS, "humidity": "%RH"}
+    return "  ".join(f"{value} {units[q]}" for q in QUANTITIES
+                     if (value := getattr(reading, q)) is not None)
 
 
 def _password(from_stdin: bool) -> str:
