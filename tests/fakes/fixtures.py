@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.fakes.sysfs_tree import FakeSysfs
+
 if TYPE_CHECKING:
     from tests.fakes.fakehw import World
 
@@ -69,3 +71,9 @@ def no_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the hardware libraries (adafruit_dht, board, RPi.GPIO, ...) fail to import."""
     for name in HARDWARE_MODULES:
         monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.fixture
+def fake_sysfs(tmp_path: Path) -> FakeSysfs:
+    """An empty fake /sys under the test's temp dir (``hardware.sysfs`` points here)."""
+    return FakeSysfs(tmp_path / "sys")
