@@ -159,6 +159,17 @@ DRIVER_SPECS.update({
         default_timeout=5.0, options={"address": Option((str,), w1_address)},
         quantities=("temperature",), ranges={"temperature": (-55.0, 125.0)}, uses_sysfs=True,
     ),
+    # Userspace I2C (drivers.i2c, smbus2): sensors the kernel has no overlay for
+    "scd4x": DriverSpec(
+        "scd4x", "drivers.scd4x:Scd4xDriver", min_interval=5.0, needs_pin=False,
+        default_timeout=10.0, options=_I2C_OPTIONS,
+        quantities=("temperature", "humidity", "co2"),
+        ranges={"temperature": (-10.0, 60.0)},
+    ),
+    "aht20": DriverSpec(
+        "aht20", "drivers.aht20:Aht20Driver", min_interval=1.0, needs_pin=False,
+        default_timeout=5.0, options=_I2C_OPTIONS, ranges={"temperature": (-40.0, 85.0)},
+    ),
 })
 # Push sensors (sensorhub.mqtt.source): the range is wide because the device behind
 # them is unknown (an SHT31 or BME280 reads -40..125 °C).

@@ -201,6 +201,9 @@ class World:
             self.chip_access = True  # False: /dev/gpiochip* not readable by this user
             self.prompts = 0  # how often Blinka asked to pip-install (must stay 0)
             self.capture_seconds = 0.0  # adafruit_dht sleeps 0.25 s while capturing
+            # I2C buses (/dev/i2c-N) and the devices on them: bus -> address -> device
+            # (tests/fakes/i2c_devices.py), as the fake smbus2 sees them
+            self.i2c: dict[int, dict[int, Any]] = {}
             self.sensors: dict[int, FakeSensor] = {}
             self.devices: list[Any] = []  # every adafruit_dht device constructed
             self.exits: list[tuple[float, int]] = []  # (time, pin) of every exit() call

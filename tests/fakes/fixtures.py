@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 FAKES_DIR = Path(__file__).resolve().parent
 HARDWARE_MODULES = ("adafruit_dht", "board", "RPi", "RPi.GPIO", "digitalio", "pulseio",
                     "sysv_ipc", "adafruit_blinka", "gpiod", "smbus2")
-FAKE_MODULES = ("fakehw", *HARDWARE_MODULES)
+FAKE_MODULES = ("fakehw", "i2c_devices", *HARDWARE_MODULES)
 #: set by drivers.blinka before importing Blinka; each test starts without it
 BLINKA_ENV = "BLINKA_SKIP_DEPENDENCY_CHECK"
 
