@@ -1,4 +1,4 @@
-"""The ``sensorhub`` command: run, node, check-config, read, user, token."""
+"""The ``sensorhub`` command: run, node, check-config, read, detect, user, token."""
 
 from __future__ import annotations
 
@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     read = sub.add_parser("read", help="take one reading from each sensor (wiring check)")
     _config_arg(read)
     read.add_argument("sensors", nargs="*", help="sensor ids (default: all)")
+
+    detect = sub.add_parser("detect", help="find the sensors this machine can read and "
+                            "print their config")
+    _config_arg(detect)
+    detect.add_argument("--sysfs", help="sysfs root (default: hardware.sysfs, else /sys)")
+    detect.add_argument("--room", help="room of the printed sensors (default: the first)")
 
     user = sub.add_parser("user", help="manage users")
     _config_arg(user)
@@ -109,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_node(_load(args.config), log_level=args.log_level)
     if args.command == "read":
         return _read(_load(args.config), args.sensors)
+    if args.command == "detect":
+        from sensorhub.service.detect import default_sysfs, detect
+
+        logging.basicConfig(level=logging.CRITICAL)
+        config = _load(args.config) if os.path.exists(args.config) else None
+        return detect(config, default_sysfs(config, args.sysfs), args.room)
     return _manage(args)
 
 
