@@ -96,7 +96,7 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
     """
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
     users = Users(store.connect)
-    gpio = SharedGpio(config.gpio_backend)
+    gpio = SharedGpio(config.gpio_backend, str(config.hardware.sysfs))
     engine = AlertEngine(config, AlertLog(store.connect), runtime, emit=emit_alert,
                          gpio=gpio) if alerts else None
     bridge = None

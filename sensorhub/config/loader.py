@@ -34,7 +34,7 @@ from sensorhub.config.notify import parse_channels
 from sensorhub.config.sensors import ident, parse_sensors
 
 ASYNC_MODES = ("eventlet", "threading")
-GPIO_BACKENDS = ("rpigpio", "mock")
+GPIO_BACKENDS = ("rpigpio", "gpiod", "mock")
 NUM = (int, float)
 TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "notify", "metrics", "mqtt",
             "node", "homeassistant", "hardware")

@@ -141,8 +141,8 @@ def _read(config: Config, wanted: list[str]) -> int:
     sensors = [s for s in config.sensors if (not wanted or s.id in wanted)
                and not DRIVER_SPECS[s.driver].push]  # pushed over MQTT: nothing to read
     opener = partial(open_driver, sysfs=str(config.hardware.sysfs))
-    poller = Poller(sensors, ThreadingRuntime(), gpio=SharedGpio(config.gpio_backend),
-                    open_driver=opener)
+    gpio = SharedGpio(config.gpio_backend, str(config.hardware.sysfs))
+    poller = Poller(sensors, ThreadingRuntime(), gpio=gpio, open_driver=opener)
     failures = 0
     try:
         for s in sensors:

@@ -230,3 +230,58 @@ def test_a_helper_that_died_between_reads_is_restarted(fake_hardware):
         driver._reader._device.pulse_in._process.terminate()  # killed by someone
         assert driver.read() == Sample(21.0, 45.0)
     assert fake_hardware.exit_count(4) == 2
+
+
+# -- GPIO outputs on the chip found by its label -----------------------------------------
+
+def test_gpiod_power_pins_find_the_header_chip_by_label(fake_hardware, fake_sysfs):
+    from drivers.gpio import PowerSwitch, open_backend
+
+    fake_hardware.board = "RASPBERRY_PI_5"
+    for number, chips in ((0, {"/dev/gpiochip0": ("pinctrl-rp1", 54),
+                               "/dev/gpiochip10": ("rp1-firmware", 2)}),
+                          (4, {"/dev/gpiochip0": ("gpio-brcmstb@107d508500", 32),
+                               "/dev/gpiochip4": ("pinctrl-rp1", 54)})):  # older kernels
+        fake_hardware.chips = chips
+        for path in chips:
+            fake_sysfs.gpiochip(int(path.rpartition("gpiochip")[2]))
+        backend = open_backend("gpiod", str(fake_sysfs.root))
+        assert backend.path == f"/dev/gpiochip{number}"
+        PowerSwitch(backend, 17, off_seconds=0.05).cycle()
+        backend.cleanup()
+        assert fake_hardware.states(17)[-3:] == [True, False, True]
+        for entry in (fake_sysfs.root / "bus/gpio/devices").iterdir():
+            entry.rmdir()
+
+
+def test_gpiod_without_a_header_chip_lists_what_it_found(fake_hardware, fake_sysfs):
+    from drivers.gpio import open_backend
+
+    fake_hardware.chips = {"/dev/gpiochip0": ("gpio-mockup-A", 8)}
+    with pytest.raises(HardwareUnavailableError, match="bus/gpio/devices"):
+        open_backend("gpiod", str(fake_sysfs.root))
+    fake_sysfs.gpiochip(0)
+    found = r"no GPIO chip labelled pinctrl-rp1.*/dev/gpiochip0 \(gpio-mockup-A\)"
+    with pytest.raises(HardwareUnavailableError, match=found):
+        open_backend("gpiod", str(fake_sysfs.root))
+    fake_hardware.chips = {"/dev/gpiochip0": ("pinctrl-bcm2711", 58)}
+    fake_hardware.chip_access = False
+    with pytest.raises(HardwareUnavailableError, match="gpio group"):
+        open_backend("gpiod", str(fake_sysfs.root))
+
+
+def test_gpiod_rejects_a_pin_and_a_busy_line(fake_hardware, fake_sysfs):
+    from drivers.errors import BadPinError, TransientReadError
+    from drivers.gpio import open_backend
+
+    fake_sysfs.gpiochip(0)
+    first = open_backend("gpiod", str(fake_sysfs.root))
+    with pytest.raises(BadPinError, match="GPIO 70"):
+        first.setup_output(70, True)
+    first.setup_output(17, True)
+    second = open_backend("gpiod", str(fake_sysfs.root))
+    with pytest.raises(TransientReadError, match="line 17: the driver is busy"):
+        second.setup_output(17, True)
+    first.cleanup()
+    second.setup_output(17, False)
+    second.cleanup()
