@@ -85,3 +85,20 @@ def test_kernel_sensors_measure_what_their_device_reads(tmp_path: Path) -> None:
 def test_driver_option_problems(tmp_path: Path, sensor: str, expected: str) -> None:
     found = problems(tmp_path, f"  - {sensor}\n")
     assert any(expected in p for p in found), found
+
+
+def test_the_starter_config_shows_a_valid_example_of_every_new_driver() -> None:
+    """Uncommented, config.yaml's examples pass the checker (and still cover each driver)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    source = ROOT / "config.yaml"
+    text = source.read_text()
+    assert {s.driver for s in parse_config(text, source).sensors} == {"mock"}
+    example = re.compile(r"^(\s*)# ((?:- |\s*[a-z_]+:).*)$")
+    uncommented = "\n".join(example.sub(r"\1\2", line) for line in text.splitlines())
+    config = parse_config(uncommented, source)
+    drivers = {s.driver for s in config.sensors}
+    assert drivers >= {"dht22", "iio", "hwmon", "ds18b20", "scd4x", "aht20", "mock"}
+    assert str(config.hardware.sysfs) == "/sys"
