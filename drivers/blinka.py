@@ -43,7 +43,8 @@ def import_dht() -> tuple[ModuleType, ModuleType]:
     except ModuleNotFoundError as error:
         if (error.name or "").split(".")[0] in _OWN_MODULES:
             raise HardwareUnavailableError(
-                f"{error}; install the Pi extra: pip install 'sensorhub[pi]'") from error
+                f"{error}; install the Pi extra: pip install 'sensorhub[pi]', "
+                + KERNEL_HINT) from error
         raise HardwareUnavailableError(
             f"Blinka's stack is incomplete ({error}); reinstall the Pi extra") from error
     except Exception as error:  # Blinka raises RuntimeError / NotImplementedError here

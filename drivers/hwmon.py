@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drivers.base import QUANTITIES, DriverBase, Sample
+from drivers.base import QUANTITIES, Sample
 from drivers.errors import HardwareUnavailableError
-from drivers.iio import declared
-from drivers.sysfs import HWMON_DIR, SYSFS, find_device, read_number
+from drivers.iio import KernelDevice
+from drivers.sysfs import HWMON_DIR, read_number
 
 # quantity -> the first channel's attribute and its factor to our unit
 ATTRIBUTES: dict[str, tuple[str, float]] = {
@@ -43,25 +43,16 @@ def attributes(device: Path) -> tuple[str, ...]:
     return tuple(q for q in QUANTITIES if q in ATTRIBUTES and attribute(device, q))
 
 
-class HwmonDriver(DriverBase):
-    """One hwmon device, found by its ``name`` at every read."""
+class HwmonDriver(KernelDevice):
+    """One hwmon device."""
 
-    min_interval = 1.0
-
-    def __init__(self, pin: int | None = None, *, device: str, index: int = 0,
-                 sysfs: str = SYSFS, **flags: bool) -> None:
-        self.base = Path(sysfs) / HWMON_DIR
-        self.device = device
-        self.index = index
-        quantities = declared({"device": device, **flags}, KNOWN)
-        if not quantities:
-            raise HardwareUnavailableError(
-                f"hwmon device {device!r}: say what it measures (options: temperature: true)")
-        self.quantities = quantities
+    what = "hwmon"
+    directory = HWMON_DIR
+    known = KNOWN
 
     def read(self) -> Sample:
         """Find the device again and read its inputs."""
-        path = find_device(self.base, self.device, self.index, what="hwmon")
+        path = self.find()
         values: dict[str, float | None] = dict.fromkeys(QUANTITIES)
         for quantity in self.quantities:
             where = attribute(path, quantity)

@@ -113,23 +113,33 @@ def read_sample(device: Path, quantities: tuple[str, ...], *,
     return Sample(**values)
 
 
-class IioDriver(DriverBase):
-    """One IIO device, found by its ``name`` at every read (its number is not stable)."""
+class KernelDevice(DriverBase):
+    """A sysfs device found by its ``name`` at every read (its number is not stable)."""
 
     min_interval = 1.0
+    what = "IIO"
+    directory = IIO_DIR
+    known: Mapping[str, tuple[str, ...]] = KNOWN
 
     def __init__(self, pin: int | None = None, *, device: str, index: int = 0,
                  sysfs: str = SYSFS, **flags: bool) -> None:
-        self.base = Path(sysfs) / IIO_DIR
+        self.base = Path(sysfs) / self.directory
         self.device = device
         self.index = index
-        quantities = declared({"device": device, **flags}, KNOWN)
+        quantities = declared({"device": device, **flags}, self.known)
         if not quantities:
-            raise HardwareUnavailableError(
-                f"IIO device {device!r}: say what it measures (options: temperature: true, ...)")
+            raise HardwareUnavailableError(f"{self.what} device {device!r}: say what it "
+                                           "measures (options: temperature: true, ...)")
         self.quantities = quantities
 
+    def find(self) -> Path:
+        """The device's directory now (it may have been renumbered, or be gone)."""
+        return find_device(self.base, self.device, self.index, what=self.what)
+
+
+class IioDriver(KernelDevice):
+    """One IIO device."""
+
     def read(self) -> Sample:
-        """Find the device again (it may have been renumbered) and read its channels."""
-        path = find_device(self.base, self.device, self.index, what="IIO")
-        return read_sample(path, self.quantities)
+        """Find the device again and read its channels."""
+        return read_sample(self.find(), self.quantities)
