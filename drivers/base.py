@@ -27,7 +27,9 @@ class Driver(Protocol):
 
     ``read`` either returns a Sample or raises a :class:`drivers.errors.DriverError`.
     It may block (a DHT read takes ~250 ms and can hang), so callers run it off the
-    event loop with a timeout.
+    event loop with a timeout. A driver whose read can hang for good may also offer
+    ``abort()``: the poller calls it from another thread when a read times out, to
+    unblock it (the DHT driver stops a dead pulse-in helper).
     """
 
     #: shortest time between two real reads the hardware allows, in seconds

@@ -1,4 +1,4 @@
-"""GPIO outputs (sensor power, later alarms) over RPi.GPIO or rpi-lgpio, imported lazily.
+"""GPIO outputs (sensor power, alarms) over RPi.GPIO / rpi-lgpio or gpiod, imported lazily.
 
 A backend is chosen by name, like gpiozero's pin factories; the recording ``mock``
 backend is used only when configured explicitly, never as a silent fallback.
@@ -10,6 +10,8 @@ import time
 from typing import Any, Protocol
 
 from drivers.errors import BadPinError, HardwareUnavailableError
+from drivers.gpiochip import GpiodBackend
+from drivers.sysfs import SYSFS
 from drivers.timing import blocking_sleep
 
 
@@ -91,11 +93,14 @@ class MockGpioBackend:
         self.levels.clear()
 
 
-BACKENDS: dict[str, type[Any]] = {"rpigpio": RPiGpioBackend, "mock": MockGpioBackend}
+BACKENDS: dict[str, type[Any]] = {"rpigpio": RPiGpioBackend, "gpiod": GpiodBackend,
+                                   "mock": MockGpioBackend}
 
 
-def open_backend(name: str) -> GpioBackend:
-    """Open the named GPIO backend."""
+def open_backend(name: str, sysfs: str = SYSFS) -> GpioBackend:
+    """Open the named GPIO backend (gpiod looks for the header chip under ``sysfs``)."""
+    if name == "gpiod":
+        return GpiodBackend(sysfs)
     return BACKENDS[name]()
 
 

@@ -15,6 +15,8 @@ from typing import Any
 Check = Callable[[Any], "str | None"]
 NUM = (int, float)
 TOPIC_PART_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
+SYSFS_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@,-]{0,63}$")
+W1_ADDRESS_RE = re.compile(r"^[0-9a-fA-F]{2}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,20 @@ def topic_part(value: str) -> str | None:
     if TOPIC_PART_RE.match(value):
         return None
     return f"{value!r} cannot be part of an MQTT topic (letters, digits, '_', '-', '.')"
+
+
+def sysfs_name(value: str) -> str | None:
+    """A kernel device's name (``bme280``, ``dht11@4``, ``iio:device0``): no paths."""
+    if SYSFS_NAME_RE.match(value):
+        return None
+    return f"{value!r} is not a kernel device name (like bme280, sht3x or iio:device0)"
+
+
+def w1_address(value: str) -> str | None:
+    """A 1-Wire device address as the kernel lists it (``28-0316a2795bff``)."""
+    if W1_ADDRESS_RE.match(value):
+        return None
+    return f"{value!r} is not a 1-Wire address like 28-0316a2795bff (see sensorhub detect)"
 
 
 def exact_topic(value: str) -> str | None:

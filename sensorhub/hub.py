@@ -15,8 +15,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from drivers.registry import open_driver
 from sensorhub.alerts.engine import AlertEngine, AlertLog
 from sensorhub.config import Config
 from sensorhub.polling.loop import Poller, Sink
@@ -94,7 +96,7 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
     """
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
     users = Users(store.connect)
-    gpio = SharedGpio(config.gpio_backend)
+    gpio = SharedGpio(config.gpio_backend, str(config.hardware.sysfs))
     engine = AlertEngine(config, AlertLog(store.connect), runtime, emit=emit_alert,
                          gpio=gpio) if alerts else None
     bridge = None
@@ -105,6 +107,7 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
     poller = Poller(config.sensors, runtime,
                     sinks=[store, *sinks, *([engine] if engine else []),
                            *(bridge.sinks if bridge else [])],
-                    sources=[bridge] if bridge else [], gpio=gpio, on_cycle=on_cycle)
+                    sources=[bridge] if bridge else [], gpio=gpio, on_cycle=on_cycle,
+                    open_driver=partial(open_driver, sysfs=str(config.hardware.sysfs)))
     return Hub(config=config, runtime=runtime, store=store, users=users, poller=poller,
                alerts=engine, bridge=bridge)

@@ -8,6 +8,7 @@
 #
 # Needs network (PyPI) on the machine that builds it; the Pi that installs it needs none:
 #   sudo ./install.sh --offline sensorhub-<version>-cp311-aarch64.tar.gz
+# A 64-bit Raspberry Pi OS is required: pyyaml, greenlet and sysv_ipc have no armv7l wheels.
 # RPi.GPIO / rpi-lgpio are not bundled: they have no wheels on PyPI, and Raspberry Pi OS
 # ships them as Debian packages, which the service's venv (--system-site-packages) uses.
 set -euo pipefail
@@ -16,16 +17,23 @@ ARCH=aarch64
 OUT=dist
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 PIP=${PIP:-python3 -m pip}
+# the Pi extra, less RPi.GPIO (a Debian package): the DHT library, the gpiod module Blinka
+# needs on a Pi but does not declare, and smbus2 for the I2C sensors
+PI_PACKAGES=(adafruit-circuitpython-dht 'gpiod>=2.2.2,<3' smbus2)
 while [ $# -gt 0 ]; do
   case "$1" in
     --python) PYVER=$2; shift 2 ;;
     --arch) ARCH=$2; shift 2 ;;
     -o|--out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-bundle.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-case "$ARCH" in aarch64|x86_64|armv7l) ;; *) echo "unsupported --arch $ARCH" >&2; exit 2 ;; esac
+case "$ARCH" in
+  aarch64|x86_64) ;;
+  armv7l|armv6l) echo "build-bundle.sh: --arch $ARCH cannot work (pyyaml, greenlet and sysv_ipc publish no $ARCH wheels): install a 64-bit Raspberry Pi OS and use --arch aarch64" >&2; exit 2 ;;
+  *) echo "build-bundle.sh: unsupported --arch $ARCH (aarch64 or x86_64)" >&2; exit 2 ;;
+esac
 CP=cp${PYVER/./}
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$HERE/pyproject.toml" | head -n1)
 NAME=sensorhub-$VERSION-$CP-$ARCH
@@ -43,7 +51,7 @@ platforms+=(--platform "linux_$ARCH")
 $PIP wheel -q --disable-pip-version-check --no-deps -w "$DEST/wheels" "$HERE"
 $PIP download -q --disable-pip-version-check --only-binary=:all: "${platforms[@]}" \
   --python-version "$PYVER" --implementation cp --abi "$CP" -d "$DEST/wheels" \
-  "$DEST"/wheels/sensorhub-*.whl adafruit-circuitpython-dht
+  "$DEST"/wheels/sensorhub-*.whl "${PI_PACKAGES[@]}"
 
 install -m 0755 "$HERE/systemd/install.sh" "$DEST/install.sh"
 install -m 0644 "$HERE/systemd/sensorhub.service" "$HERE/systemd/config.pi.yaml" "$DEST/"

@@ -71,6 +71,9 @@ uninstall() {
 if [ "$ACTION" = uninstall ]; then uninstall; exit 0; fi
 
 PYTHON=${PYTHON:-python3}
+# the Pi extra less RPi.GPIO (a Debian package, below): Blinka needs gpiod on a Pi and would
+# otherwise offer to pip-install it at run time; smbus2 reads the I2C sensors
+PI_PACKAGES=(adafruit-circuitpython-dht 'gpiod>=2.2.2,<3' smbus2)
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "sensorhub needs Python 3.11 or newer ($PYTHON is $("$PYTHON" -V 2>&1))"
 
@@ -92,7 +95,7 @@ UNIT_SRC=$SRC/systemd/sensorhub.service; [ -f "$UNIT_SRC" ] || UNIT_SRC=$SRC/sen
 CONF_SRC=$SRC/systemd/config.pi.yaml;    [ -f "$CONF_SRC" ] || CONF_SRC=$SRC/config.pi.yaml
 CHANGED=0
 
-# 1. The service account, in the gpio group so it can reach /dev/gpiochip*.
+# 1. The service account, in the gpio and i2c groups (/dev/gpiochip*, /dev/i2c-*).
 if [ "$SYSTEM" = 1 ]; then
   if ! getent passwd sensorhub >/dev/null; then
     useradd --system --home-dir /var/lib/sensorhub --no-create-home \
@@ -100,6 +103,7 @@ if [ "$SYSTEM" = 1 ]; then
     say "created system user sensorhub"
   fi
   getent group gpio >/dev/null && usermod -a -G gpio sensorhub
+  getent group i2c >/dev/null && usermod -a -G i2c sensorhub  # /dev/i2c-* (SCD4x, AHT20)
 fi
 
 # 2. GPIO library: Raspberry Pi OS ships it as a Debian package (RPi.GPIO has no wheels
@@ -126,9 +130,9 @@ fi
 if [ "$(cat "$VENV/.sensorhub-stamp" 2>/dev/null)" != "$STAMP" ]; then
   if [ -n "$BUNDLE" ]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check --no-index \
-      --find-links "$SRC/wheels" sensorhub adafruit-circuitpython-dht
+      --find-links "$SRC/wheels" sensorhub "${PI_PACKAGES[@]}"
   else
-    "$VENV/bin/pip" install -q --disable-pip-version-check "$SRC" adafruit-circuitpython-dht
+    "$VENV/bin/pip" install -q --disable-pip-version-check "$SRC" "${PI_PACKAGES[@]}"
   fi
   echo "$STAMP" > "$VENV/.sensorhub-stamp"
   say "installed sensorhub $("$VENV/bin/python" -c 'import sensorhub; print(sensorhub.__version__)') into $VENV"

@@ -26,7 +26,7 @@ import requests
 import yaml
 
 from sensorhub.storage.users import Users
-from tests.fakes.fixtures import fake_hardware, no_hardware  # noqa: F401
+from tests.fakes.fixtures import fake_hardware, fake_sysfs, no_hardware  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKES = Path(__file__).resolve().parent / "fakes"

@@ -22,21 +22,28 @@ from sensorhub.config.checker import (
     positive,
 )
 from sensorhub.config.metrics import parse_metrics
-from sensorhub.config.model import Config, RoomConfig, ServerConfig, StorageConfig
+from sensorhub.config.model import (
+    Config,
+    HardwareConfig,
+    RoomConfig,
+    ServerConfig,
+    StorageConfig,
+)
 from sensorhub.config.mqtt import parse_mqtt_sections
 from sensorhub.config.notify import parse_notify
 from sensorhub.config.sensors import ident, parse_sensors
 
 ASYNC_MODES = ("eventlet", "threading")
-GPIO_BACKENDS = ("rpigpio", "mock")
+GPIO_BACKENDS = ("rpigpio", "gpiod", "mock")
 NUM = (int, float)
 TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "notify", "metrics", "mqtt",
-            "node", "homeassistant")
+            "node", "homeassistant", "hardware")
 SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours",
                "message_queue", "leader_ttl")
 STORAGE_KEYS = ("path", "retention_days", "flush_interval")
 ROOM_KEYS = ("id", "name", "public")
 GPIO_KEYS = ("backend",)
+HARDWARE_KEYS = ("sysfs",)
 
 
 def load_config(path: str | Path) -> Config:
@@ -72,6 +79,7 @@ def parse_config(text: str, path: Path) -> Config:
     if "gpio" in top:
         gnodes = c.mapping(top["gpio"], "gpio", GPIO_KEYS) or {}
         gpio_backend = c.get(gnodes, "backend", "gpio", (str,), "rpigpio", one_of(GPIO_BACKENDS))
+    hardware = _hardware(c, top.get("hardware"), base)
     rooms = _rooms(c, top.get("rooms"), root)
     sensors = parse_sensors(c, top.get("sensors"), {r.id for r in rooms}, root)
     metrics = parse_metrics(c, top["metrics"]) if "metrics" in top else None
@@ -81,7 +89,8 @@ def parse_config(text: str, path: Path) -> Config:
         raise ConfigError(c.problems)
     return Config(source=path, server=server, storage=storage, rooms=tuple(rooms),
                   sensors=tuple(sensors), gpio_backend=gpio_backend, channels=channels,
-                  notify=notify, metrics=metrics, mqtt=mqtt, node=node, homeassistant=homeassistant)
+                  notify=notify, metrics=metrics, mqtt=mqtt, node=node,
+                  homeassistant=homeassistant, hardware=hardware)
 
 
 def _server(c: Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
@@ -113,6 +122,19 @@ def _storage(c: Checker, node: yaml.Node | None, base: Path) -> StorageConfig:
         flush_interval=c.get(n, "flush_interval", "storage", NUM, d.flush_interval,
                              in_range(0.05, 60)),
     )
+
+
+def _hardware(c: Checker, node: yaml.Node | None, base: Path) -> HardwareConfig:
+    if node is None:
+        return HardwareConfig()
+    n = c.mapping(node, "hardware", HARDWARE_KEYS) or {}
+    sysfs = c.get(n, "sysfs", "hardware", (str,), None)
+    if sysfs is None:
+        return HardwareConfig()
+    path = base / sysfs
+    if not path.is_dir():
+        c.add(n["sysfs"], "hardware.sysfs", f"{path} is not a directory")
+    return HardwareConfig(sysfs=path)
 
 
 def _rooms(c: Checker, node: yaml.Node | None, root: yaml.Node) -> list[RoomConfig]:

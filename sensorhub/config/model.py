@@ -37,6 +37,13 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class HardwareConfig:
+    """Where the kernel's interfaces are (another tree for tests, containers, chroots)."""
+
+    sysfs: Path = Path("/sys")  # every sysfs driver (iio, hwmon, ds18b20, DHT kernel) reads here
+
+
+@dataclass(frozen=True)
 class RoomConfig:
     """A group of sensors that users are given rights to."""
 
@@ -109,6 +116,7 @@ class Config:
     mqtt: MqttConfig | None = None  # the broker; None: no MQTT at all
     node: NodeConfig | None = None  # publish this Pi's sensors under this node name
     homeassistant: HomeAssistantConfig | None = None
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
 
     def room(self, room_id: str) -> RoomConfig:
         """Look a room up by id."""

@@ -171,6 +171,7 @@ class Poller(PushInput):
         try:
             sample = self.runtime.run_blocking(read, timeout=cfg.timeout)
         except OffLoopTimeoutError:
+            self._abort(sensor, driver)
             return self._failed(sensor, ReadTimeoutError(
                 f"read timed out after {cfg.timeout:g} s"))
         except DriverError as error:
@@ -207,7 +208,9 @@ class Poller(PushInput):
                 options = dict(cfg.options)
                 sensor.driver = self.runtime.run_blocking(
                     lambda: self._open_driver(cfg.driver, cfg.pin, options), timeout=cfg.timeout)
-        except (DriverError, OffLoopTimeoutError, OSError) as error:
+        except Exception as error:  # a library's own exception is this sensor's error alone
+            if not isinstance(error, DriverError | OffLoopTimeoutError | OSError):
+                log.exception("sensor %s: unexpected error opening %s", cfg.id, cfg.driver)
             failure = DriverError(f"cannot open {cfg.driver} sensor: {error}")
             failure.kind = getattr(error, "kind", "unavailable")
             if sensor.open_error is None or str(sensor.open_error) != str(failure):
@@ -216,6 +219,16 @@ class Poller(PushInput):
             return failure
         sensor.open_error = None
         return None
+
+    def _abort(self, sensor: SensorRecord, driver: Driver) -> None:
+        """Ask a driver to unblock a read that outlived its timeout (e.g. kill a dead helper)."""
+        abort = getattr(driver, "abort", None)
+        if abort is None:
+            return
+        try:
+            self.runtime.run_blocking(abort, timeout=2.0)
+        except Exception as error:  # the read stays hung; "previous read still hung" follows
+            log.warning("sensor %s: could not abort the hung read: %s", sensor.cfg.id, error)
 
     def _accept(self, sensor: SensorRecord, values: Sample, ts: float | None = None) -> None:
         sensor.seq += 1
@@ -266,7 +279,7 @@ class Poller(PushInput):
             return  # a hung read still owns it; closing would race the worker thread
         try:
             self.runtime.run_blocking(driver.close, timeout=2.0)
-        except (DriverError, OffLoopTimeoutError, OSError, RuntimeError) as error:
+        except Exception as error:  # whatever a library raises, the others still close
             log.warning("sensor %s: close failed: %s", sensor.cfg.id, error)
 
     def _update_state(self, sensor: SensorRecord, error: str | None) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from drivers.gpio import GpioBackend, open_backend
+from drivers.sysfs import SYSFS
 from sensorhub.runtime import real_lock
 
 
 class SharedGpio:
     """One GPIO backend for the whole process (power pins and alarm outputs)."""
 
-    def __init__(self, backend: str = "rpigpio") -> None:
+    def __init__(self, backend: str = "rpigpio", sysfs: str = SYSFS) -> None:
         self.backend_name = backend
+        self.sysfs = sysfs
         self._backend: GpioBackend | None = None
         self._lock = real_lock()  # two sensor loops may ask at once
 
@@ -18,7 +20,7 @@ class SharedGpio:
         """The backend, opened on first use (raises what the backend raises)."""
         with self._lock:
             if self._backend is None:
-                self._backend = open_backend(self.backend_name)
+                self._backend = open_backend(self.backend_name, self.sysfs)
             return self._backend
 
     def cleanup(self) -> None:

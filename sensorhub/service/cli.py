@@ -1,4 +1,4 @@
-"""The ``sensorhub`` command: run, node, check-config, read, user, token, notify."""
+"""The ``sensorhub`` command: run, node, check-config, read, detect, user, token, notify."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import getpass
 import logging
 import os
 import sys
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sensorhub.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
-    pass
+    from sensorhub.readings import Reading
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     read = sub.add_parser("read", help="take one reading from each sensor (wiring check)")
     _config_arg(read)
     read.add_argument("sensors", nargs="*", help="sensor ids (default: all)")
+
+    detect = sub.add_parser("detect", help="find the sensors this machine can read and "
+                            "print their config")
+    _config_arg(detect)
+    detect.add_argument("--sysfs", help="sysfs root (default: hardware.sysfs, else /sys)")
+    detect.add_argument("--room", help="room of the printed sensors (default: the first)")
 
     user = sub.add_parser("user", help="manage users")
     _config_arg(user)
@@ -122,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "notify":
         from sensorhub.service.notify import notify_command
         return notify_command(_load(args.config), args)
+    if args.command == "detect":
+        from sensorhub.service.detect import default_sysfs, detect
+
+        logging.basicConfig(level=logging.CRITICAL)
+        config = _load(args.config) if os.path.exists(args.config) else None
+        return detect(config, default_sysfs(config, args.sysfs), args.room)
     return _manage(args)
 
 
@@ -137,18 +150,20 @@ def _read(config: Config, wanted: list[str]) -> int:
     if unknown:
         print(f"unknown sensor(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    from drivers.registry import DRIVER_SPECS
+    from drivers.registry import DRIVER_SPECS, open_driver
 
     sensors = [s for s in config.sensors if (not wanted or s.id in wanted)
                and not DRIVER_SPECS[s.driver].push]  # pushed over MQTT: nothing to read
-    poller = Poller(sensors, ThreadingRuntime(), gpio=SharedGpio(config.gpio_backend))
+    opener = partial(open_driver, sysfs=str(config.hardware.sysfs))
+    gpio = SharedGpio(config.gpio_backend, str(config.hardware.sysfs))
+    poller = Poller(sensors, ThreadingRuntime(), gpio=gpio, open_driver=opener)
     failures = 0
     try:
         for s in sensors:
             ok = poller.poll_once(s.id)
             reading = poller.latest(s.id)
             if ok and reading is not None:
-                print(f"{s.id}: {reading.temperature} °C  {reading.humidity} %RH")
+                print(f"{s.id}: {describe(reading)}")
             else:
                 failures += 1
                 print(f"{s.id}: FAILED: {poller.state(s.id).error}", file=sys.stderr)
@@ -158,6 +173,15 @@ def _read(config: Config, wanted: list[str]) -> int:
     finally:
         poller.stop(timeout=1.0)
     return 1 if failures else 0
+
+
+def describe(reading: Reading) -> str:
+    """One reading as `sensorhub read` prints it: each measured quantity with its unit."""
+    from drivers.base import QUANTITIES, UNITS
+
+    units = {**UNITS, "humidity": "%RH"}
+    return "  ".join(f"{value} {units[q]}" for q in QUANTITIES
+                     if (value := getattr(reading, q)) is not None)
 
 
 def _password(from_stdin: bool) -> str:

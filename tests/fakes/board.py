@@ -1,35 +1,32 @@
-"""Fake Blinka ``board`` of a Raspberry Pi: pins D0..D27 (``.id`` = BCM number), no others.
+"""Fake Blinka 10 ``board``: asks to install platform packages, then the board's pins.
 
-With ``fakehw.world.unsupported_board`` or ``FAKE_BOARD_UNSUPPORTED=1`` the import
-fails with NotImplementedError, as Blinka's does on a machine it does not know.
+As the real board.py: first ``install_missing_platform_dependencies`` (which prompts
+from a terminal unless BLINKA_SKIP_DEPENDENCY_CHECK=1), then the pin module of the
+detected board. A Raspberry Pi's pins need the ``gpiod`` module (Blinka's RuntimeError
+without it); GENERIC_LINUX_PC imports with no pins at all; a machine
+adafruit_platformdetect cannot identify raises NotImplementedError.
 """
 
 from __future__ import annotations
 
-import fakehw
+import adafruit_blinka
 
-if fakehw.world.unsupported_board or fakehw.env_flag(fakehw.ENV_UNSUPPORTED_BOARD):
-    raise NotImplementedError("Board not supported: GENERIC_X86 (fakehw: unsupported board)")
+board_id = adafruit_blinka.board_id()
 
-board_id = "RASPBERRY_PI_4B"
+adafruit_blinka.install_missing_platform_dependencies()
 
-
-class Pin:
-    """A GPIO pin as Blinka's microcontroller.pin.Pin: identified by its BCM number."""
-
-    def __init__(self, bcm: int) -> None:
-        self.id = bcm
-
-    def __repr__(self) -> str:
-        return str(self.id)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Pin) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-
-D0, D1, D2, D3, D4, D5, D6, D7, D8, D9 = (Pin(n) for n in range(0, 10))
-D10, D11, D12, D13, D14, D15, D16, D17, D18, D19 = (Pin(n) for n in range(10, 20))
-D20, D21, D22, D23, D24, D25, D26, D27 = (Pin(n) for n in range(20, 28))
+if adafruit_blinka.is_pi():
+    adafruit_blinka.require("gpiod")
+    for _n in range(28):
+        globals()[f"D{_n}"] = adafruit_blinka.Pin(_n)
+    SDA, SCL = globals()["D2"], globals()["D3"]
+elif board_id == "GENERIC_LINUX_PC":
+    pass  # adafruit_blinka/board/generic_linux_pc.py: "(Empty) definitions"
+elif board_id is None:
+    raise NotImplementedError(
+        f"""
+                adafruit-platformdetect version {adafruit_blinka.PLATFORMDETECT_VERSION} was unable to identify the board
+                and/or microcontroller running the Linux platform.
+                """)  # noqa: E501 - Blinka's own message
+else:
+    raise NotImplementedError(f"Board not supported {board_id}.")

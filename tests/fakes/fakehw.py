@@ -1,22 +1,29 @@
-"""The simulated hardware shared by the fake ``adafruit_dht``, ``board`` and ``RPi.GPIO``.
+"""The simulated hardware shared by the fake Blinka stack, ``adafruit_dht`` and ``RPi.GPIO``.
 
-One ``world`` per process holds what each DHT answers next, the GPIO lines (every
-level a program drives, with its monotonic timestamp, like gpiozero's MockPin) and
-the data lines held by libgpiod_pulsein helpers. Tests script it in-process::
+One ``world`` per process holds the board Blinka would detect (and which of its
+platform packages are installed, which GPIO chips exist), what each DHT answers next,
+the GPIO lines (every level a program drives, with its monotonic timestamp, like
+gpiozero's MockPin) and the data lines held by libgpiod_pulsein helpers. Tests script
+it in-process::
 
     world.script(pin=4, outcomes=["checksum", "ok:21.5,40.0"], then="ok:21.6,40.2")
     world.stick(pin=4, power_pin=17)  # a hung DHT: "not found" until power-cycled
+    world.board = "GENERIC_LINUX_PC"  # Blinka on a PC: imports, no pins at all
 
 A subprocess (``PYTHONPATH=tests/fakes``) reads the same settings from the JSON file
 named by ``FAKEHW_SCRIPT`` (see :meth:`World.configure`) and, if ``FAKEHW_LOG`` names
 a file, appends one JSON line per hardware event to it (see :func:`read_log`).
 ``FAKE_GPIO_NOT_A_PI=1`` makes ``import RPi.GPIO`` fail as it does off a Pi, and
-``FAKE_BOARD_UNSUPPORTED=1`` makes ``import board`` fail as Blinka does on a PC.
+``FAKE_BOARD_UNSUPPORTED=1`` makes Blinka fail to identify the board.
 
-Outcomes of one DHT measurement: ``ok`` | ``ok:T,H`` | ``checksum`` | ``buffer`` |
-``notfound`` | ``implausible`` | ``hang`` | ``hang:SECONDS`` (blocks for real, then
-the buffer error) | ``pulsein_stuck`` (Blinka's helper stopped answering) |
-``pulsein_oserror`` (the helper's "Unable to set line N to input" as an OSError).
+A DHT measurement produces the pulse train the sensor would send (40 bits, each a low
+and a high pulse; a high over 51 µs is a 1), which the fake adafruit_dht decodes with
+the real library's algorithm. Outcomes: ``ok`` | ``ok:T,H`` | ``checksum`` (the frame
+with a wrong checksum byte) | ``buffer`` (half a frame) | ``notfound`` (no pulses) |
+``implausible`` (humidity over 100 %, correct checksum) | ``hang`` | ``hang:SECONDS``
+(the helper answers that late, with half a frame) | ``helper_dies`` (Blinka's
+libgpiod_pulsein exits mid-read: the real ``measure()`` then blocks until the helper's
+queue is removed).
 """
 
 from __future__ import annotations
@@ -39,9 +46,11 @@ MESSAGES = {
     "notfound": "DHT sensor not found, check wiring",
     "implausible": "Received unplausible data. Try again.",
 }
-# Blinka's PulseIn, when its libgpiod_pulsein helper cannot claim the line
+# Blinka's PulseIn, when its libgpiod_pulsein helper never answers
 PULSEIN_TIMEOUT = "Timed out waiting for PulseIn message. Make sure libgpiod is installed."
-OUTCOME_KINDS = ("ok", *MESSAGES, "hang", "pulsein_stuck", "pulsein_oserror")
+OUTCOME_KINDS = ("ok", *MESSAGES, "hang", "helper_dies")
+PI_BOARDS = {"RASPBERRY_PI_4B": "pinctrl-bcm2711", "RASPBERRY_PI_5": "pinctrl-rp1",
+             "RASPBERRY_PI_3B_PLUS": "pinctrl-bcm2835"}
 DEFAULT_OUTCOME = "ok:21.0,45.0"
 ENV_SCRIPT = "FAKEHW_SCRIPT"
 ENV_LOG = "FAKEHW_LOG"
@@ -66,6 +75,12 @@ def _original(module: str) -> Any:
 def _real_lock() -> Any:
     original = _original("threading")
     return original.Lock() if original is not None else threading.Lock()
+
+
+def real_condition() -> Any:
+    """A condition variable that blocks the OS thread, as a stuck syscall does."""
+    original = _original("threading")
+    return original.Condition() if original is not None else threading.Condition()
 
 
 def blocking_sleep(seconds: float) -> None:
@@ -101,6 +116,36 @@ def parse_outcome(text: str) -> Outcome:
     if arg:
         raise ValueError(f"fake DHT outcome {text!r} takes no argument")
     return Outcome(kind)
+
+
+def frame(temperature: float, humidity: float, dht11: bool) -> list[int]:
+    """The five bytes a DHT sends for these values (checksum last)."""
+    if dht11:  # integral humidity; temperature as integral byte + tenths
+        tenths = round(abs(temperature) * 10)
+        data = [round(humidity) & 0xFF, 0, tenths // 10 & 0xFF, tenths % 10]
+    else:  # tenths in 16 bits, the temperature's top bit its sign
+        hum, temp = round(humidity * 10), round(abs(temperature) * 10)
+        data = [hum >> 8 & 0xFF, hum & 0xFF, (temp >> 8 & 0x7F) | (0x80 if temperature < 0 else 0),
+                temp & 0xFF]
+    return [*data, sum(data) & 0xFF]
+
+
+def pulses(outcome: Outcome, dht11: bool, default: Outcome) -> list[int]:
+    """The pulse lengths (µs) the helper captures for one outcome: low, high, low, ..."""
+    if outcome.kind == "notfound":
+        return [55, 80][: 2 if dht11 else 1]  # fewer than 10: nothing answered
+    base = outcome if outcome.kind == "ok" else default
+    data = frame(base.temperature, base.humidity, dht11)
+    if outcome.kind == "checksum":
+        data[4] = (data[4] + 1) & 0xFF
+    elif outcome.kind == "implausible":
+        data = frame(base.temperature, 100.5 if not dht11 else 101, dht11)
+    train: list[int] = []
+    for byte in data:
+        for bit in range(7, -1, -1):
+            train += [50, 70 if byte >> bit & 1 else 26]
+    train.append(50)  # the end-of-frame low: 81 pulses, as the real helper reports
+    return train[:50] if outcome.kind in ("buffer", "hang") else train
 
 
 @dataclass
@@ -145,7 +190,20 @@ class World:
             self.hang_seconds = 5.0
             self.default = parse_outcome(DEFAULT_OUTCOME)
             self.not_a_pi = env_flag(ENV_NOT_A_PI)
-            self.unsupported_board = env_flag(ENV_UNSUPPORTED_BOARD)
+            # Blinka's view of the machine (adafruit_platformdetect): a Pi 4B by default;
+            # None is a machine it cannot identify, "GENERIC_LINUX_PC" a PC
+            self.board: str | None = None if env_flag(ENV_UNSUPPORTED_BOARD) \
+                else "RASPBERRY_PI_4B"
+            # platform packages Blinka 10 wants on a Pi; the PWM and NeoPixel backends are
+            # missing on a plain install, which is enough for Blinka to ask from a terminal
+            self.installed: set[str] = {"gpiod", "sysv_ipc"}
+            self.chips: dict[str, tuple[str, int]] | None = None  # None: the board's own
+            self.chip_access = True  # False: /dev/gpiochip* not readable by this user
+            self.prompts = 0  # how often Blinka asked to pip-install (must stay 0)
+            self.capture_seconds = 0.0  # adafruit_dht sleeps 0.25 s while capturing
+            # I2C buses (/dev/i2c-N) and the devices on them: bus -> address -> device
+            # (tests/fakes/i2c_devices.py), as the fake smbus2 sees them
+            self.i2c: dict[int, dict[int, Any]] = {}
             self.sensors: dict[int, FakeSensor] = {}
             self.devices: list[Any] = []  # every adafruit_dht device constructed
             self.exits: list[tuple[float, int]] = []  # (time, pin) of every exit() call
@@ -215,22 +273,34 @@ class World:
 
             {"default": "ok:21.0,45.0", "cache_seconds": 2.0, "measure_seconds": 0.0,
              "hang_seconds": 5.0, "not_a_pi": false, "unsupported_board": false,
-             "held_pulsein": [4],
+             "board": "RASPBERRY_PI_4B", "installed": ["gpiod", "sysv_ipc"],
+             "chips": {"/dev/gpiochip0": ["pinctrl-bcm2711", 58]}, "chip_access": true,
+             "capture_seconds": 0.0, "held_pulsein": [4],
              "sensors": {"4": {"outcomes": ["checksum", "ok:21.5,40.0"],
                                "then": "ok:21.5,40.0", "stuck": true,
                                "power_pin": 17, "min_off": 1.0}}}
         """
         known = {"default", "cache_seconds", "measure_seconds", "hang_seconds", "not_a_pi",
-                 "unsupported_board", "held_pulsein", "sensors"}
+                 "unsupported_board", "held_pulsein", "sensors", "board", "installed",
+                 "chips", "chip_access", "capture_seconds"}
         _check_keys(data, known, "fake hardware script")
         if "default" in data:
             self.default = parse_outcome(data["default"])
-        for key in ("cache_seconds", "measure_seconds", "hang_seconds"):
+        for key in ("cache_seconds", "measure_seconds", "hang_seconds", "capture_seconds"):
             if key in data:
                 setattr(self, key, float(data[key]))
-        for key in ("not_a_pi", "unsupported_board"):
+        for key in ("not_a_pi", "chip_access"):
             if key in data:
                 setattr(self, key, bool(data[key]))
+        if data.get("unsupported_board"):
+            self.board = None
+        if "board" in data:
+            self.board = data["board"]
+        if "installed" in data:
+            self.installed = set(data["installed"])
+        if "chips" in data:
+            self.chips = {path: (label, int(lines)) for path, (label, lines)
+                          in data["chips"].items()}
         for pin in data.get("held_pulsein", ()):
             self.hold_pulsein(int(pin))
         for pin_text, spec in data.get("sensors", {}).items():
@@ -260,8 +330,8 @@ class World:
             return sum(1 for _, p in self.exits if p == pin)
 
     # -- called by the fake modules --------------------------------------------------
-    def measure(self, pin: int) -> tuple[float, float]:
-        """One DHT measurement on ``pin``: the raw values, or adafruit_dht's exception."""
+    def capture(self, pin: int, dht11: bool) -> Outcome:
+        """One DHT measurement on ``pin``: which outcome the sensor produces now."""
         with self._lock:
             now = self.clock()
             sensor = self._sensor(pin)
@@ -273,31 +343,31 @@ class World:
             else:
                 outcome = sensor.then or self.default
             self.measures.append((now, pin, outcome.kind))
-            hang = self.hang_seconds if outcome.seconds is None else outcome.seconds
+            if outcome.kind == "hang" and outcome.seconds is None:
+                outcome = Outcome("hang", seconds=self.hang_seconds)
         self._log({"event": "measure", "pin": pin, "outcome": outcome.kind})
         if self.measure_seconds:
             blocking_sleep(self.measure_seconds)
-        if outcome.kind == "ok":
-            return outcome.temperature, outcome.humidity
-        if outcome.kind == "hang":
-            blocking_sleep(hang)
-            raise RuntimeError(MESSAGES["buffer"])
-        if outcome.kind == "pulsein_stuck":
-            raise RuntimeError(PULSEIN_TIMEOUT)
-        if outcome.kind == "pulsein_oserror":
-            raise OSError(f"Unable to set line {pin} to input")
-        raise RuntimeError(MESSAGES[outcome.kind])
+        return outcome
+
+    def header_chips(self) -> dict[str, tuple[str, int]]:
+        """The GPIO chips Blinka would find: path -> (label, number of lines)."""
+        if self.chips is not None:
+            return self.chips
+        label = PI_BOARDS.get(self.board or "")
+        return {"/dev/gpiochip0": (label, 58)} if label else {}
 
     def _powered(self, sensor: FakeSensor) -> bool:
         # only a line driven LOW cuts the power; an unconfigured power pin means "always on"
         return sensor.power_pin is None or self.levels.get(sensor.power_pin) is not False
 
-    def claim_line(self, pin: int) -> None:
-        """A pulse-in helper takes the data line; Blinka's error if it is already held."""
+    def claim_line(self, pin: int) -> bool:
+        """A pulse-in helper takes the data line; False if another one holds it."""
         with self._lock:
             if pin in self.held_lines:
-                raise RuntimeError(PULSEIN_TIMEOUT)
+                return False
             self.held_lines[pin] = "libgpiod_pulsein"
+            return True
 
     def release_line(self, pin: int) -> None:
         """A pulse-in helper ends and frees its data line."""
@@ -365,30 +435,6 @@ def read_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The events a subprocess appended to its FAKEHW_LOG file."""
     text = Path(path).read_text(encoding="utf-8") if Path(path).exists() else ""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-class PulseIn:
-    """Blinka's pulseio.PulseIn as adafruit_dht uses it: a helper holding the data line."""
-
-    def __init__(self, world: World, pin: int) -> None:
-        self._world: World | None = None  # set only once the line is ours: __del__ is safe
-        world.claim_line(pin)
-        self._world = world
-        self._pin = pin
-
-    def clear(self) -> None:
-        """Drop captured pulses (after deinit the real one fails on its message queue)."""
-        if self._world is None:
-            raise AttributeError("'NoneType' object has no attribute 'send'")
-
-    def deinit(self) -> None:
-        """Stop the helper and free the line (idempotent)."""
-        world, self._world = self._world, None
-        if world is not None:
-            world.release_line(self._pin)
-
-    def __del__(self) -> None:
-        self.deinit()
 
 
 world = World()

@@ -10,6 +10,7 @@ Both undo themselves after the test; nothing is patched for the whole session.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +19,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.fakes.sysfs_tree import FakeSysfs
+
 if TYPE_CHECKING:
     from tests.fakes.fakehw import World
 
 FAKES_DIR = Path(__file__).resolve().parent
-HARDWARE_MODULES = ("adafruit_dht", "board", "RPi", "RPi.GPIO")
-FAKE_MODULES = ("fakehw", *HARDWARE_MODULES)
+HARDWARE_MODULES = ("adafruit_dht", "board", "RPi", "RPi.GPIO", "digitalio", "pulseio",
+                    "sysv_ipc", "adafruit_blinka", "gpiod", "smbus2")
+FAKE_MODULES = ("fakehw", "i2c_devices", *HARDWARE_MODULES)
+#: set by drivers.blinka before importing Blinka; each test starts without it
+BLINKA_ENV = "BLINKA_SKIP_DEPENDENCY_CHECK"
 
 
 def _forget(names: tuple[str, ...]) -> dict[str, ModuleType]:
@@ -39,6 +45,7 @@ def _forget(names: tuple[str, ...]) -> dict[str, ModuleType]:
 def fake_hardware(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """Import adafruit_dht, board and RPi.GPIO from tests/fakes during one test."""
     saved = _forget(FAKE_MODULES)
+    blinka_env = os.environ.pop(BLINKA_ENV, None)
     sys.path.insert(0, str(FAKES_DIR))
     importlib.invalidate_caches()
     try:
@@ -53,11 +60,20 @@ def fake_hardware(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             sys.path.remove(str(FAKES_DIR))
         _forget(FAKE_MODULES)
         sys.modules.update({k: v for k, v in saved.items() if v is not None})
+        os.environ.pop(BLINKA_ENV, None)
+        if blinka_env is not None:
+            os.environ[BLINKA_ENV] = blinka_env
         importlib.invalidate_caches()
 
 
 @pytest.fixture
 def no_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make adafruit_dht, board and RPi.GPIO fail to import (ModuleNotFoundError)."""
+    """Make the hardware libraries (adafruit_dht, board, RPi.GPIO, ...) fail to import."""
     for name in HARDWARE_MODULES:
         monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.fixture
+def fake_sysfs(tmp_path: Path) -> FakeSysfs:
+    """An empty fake /sys under the test's temp dir (``hardware.sysfs`` points here)."""
+    return FakeSysfs(tmp_path / "sys")

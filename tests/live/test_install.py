@@ -45,6 +45,7 @@ def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     text = (ROOT / "systemd" / "sensorhub.service").read_text()
     assert "Type=notify" in text and "WatchdogSec=" in text and "Restart=on-failure" in text
     assert "StateDirectory=sensorhub" in text and "SupplementaryGroups=gpio" in text
+    assert "DeviceAllow=char-i2c rw" in text  # the SCD4x / AHT20 on /dev/i2c-*
     assert "/etc/sensorhub/config.yaml" in text and "EVENTLET_NO_GREENDNS=yes" in text
     # verify checks that ExecStart exists; point it at a binary this machine has
     unit = tmp_path / "sensorhub.service"
@@ -109,6 +110,8 @@ def test_offline_bundle_installs_and_serves_readings(bundle: Path, tmp_path: Pat
     wheels = [n for n in listing if n.endswith(".whl")]
     assert any("/sensorhub-" in w for w in wheels) and any("adafruit_circuitpython_dht" in w
                                                            for w in wheels)
+    # what the Pi needs besides: Blinka's undeclared gpiod, and smbus2 for I2C sensors
+    assert any("/gpiod-2." in w for w in wheels) and any("/smbus2-" in w for w in wheels)
     assert not any("RPi" in w for w in wheels)
     unpacked = tmp_path / "unpacked"
     unpacked.mkdir()
@@ -165,3 +168,13 @@ def test_every_dependency_has_an_aarch64_wheel(tmp_path: Path, python: str) -> N
     assert result.returncode == 0, result.stderr
     listing = run("tar", "-tzf", next(tmp_path.glob("*.tar.gz"))).stdout
     assert "greenlet-" in listing and "aarch64" in listing
+    assert "gpiod-2." in listing and f"cp{python.replace('.', '')}" in listing
+
+
+@pytest.mark.parametrize("arch", ["armv7l", "armv6l"])
+def test_a_32_bit_bundle_is_refused_in_one_line(tmp_path: Path, arch: str) -> None:
+    result = run(BUILD, "--arch", arch, "-o", tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert f"--arch {arch} cannot work" in result.stderr and "64-bit" in result.stderr
+    assert not list(tmp_path.iterdir())  # refused before building anything

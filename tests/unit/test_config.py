@@ -58,8 +58,8 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
             "  - {id: s3, room: a, driver: dht11, interval: 2, pin: 4}\n",
      "config.yaml:9: sensors[2].pin: GPIO 4 is already used by s2.pin"),
     (GOOD.replace("driver: mock", "driver: dht33"),
-     "config.yaml:6: sensors[0].driver: must be one of mock, dht22, dht11, am2302, mqtt, "
-     "mqtt_json, got 'dht33'"),
+     "config.yaml:6: sensors[0].driver: must be one of mock, dht22, dht11, am2302, iio, "
+     "hwmon, ds18b20, scd4x, aht20, mqtt, mqtt_json, got 'dht33'"),
     (GOOD + "server: {port: 99999}\n",
      "config.yaml:8: server.port: must be between 1 and 65535, got 99999"),
     (GOOD + "server: {async_mode: gevent}\n",
