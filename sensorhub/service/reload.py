@@ -27,11 +27,13 @@ CHECK_EVERY = 1.0  # seconds: how often the reload task looks at ``stop``
 
 def handle_reloads(web: Any, stop: Any, load: Callable[[Path], Config], *,
                    watchdog: PollerWatchdog | None = None,
-                   ping_every: float | None = None) -> None:
-    """Reload on SIGHUP until ``stop``; keep the systemd watchdog on the polled sensors.
+                   ping_every: float | None = None) -> Callable[[], None]:
+    """Take SIGHUP from now on; return the task that reloads (until ``stop``).
 
+    A SIGHUP that comes before the task runs is kept and served once it does.
     ``load`` reads a config file with the command-line overrides applied;
-    ``ping_every`` is systemd's watchdog interval, if any.
+    ``ping_every`` is systemd's watchdog interval, if any. The systemd watchdog
+    follows the polled sensors of each reloaded config.
     """
     runtime = web.hub.runtime
     wanted = runtime.event()
@@ -51,7 +53,7 @@ def handle_reloads(web: Any, stop: Any, load: Callable[[Path], Config], *,
                 web.reload()
 
     signal.signal(signal.SIGHUP, on_hup)
-    runtime.spawn(run)
+    return run
 
 
 def _watch_polled(watchdog: PollerWatchdog, runtime: Any, stop: Any,

@@ -80,6 +80,8 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         listener, run_server = _threading_server(app, server.host, server.port)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
+    reloads = handle_reloads(web, stop, lambda path: overridden(load_config(path)),
+                             watchdog=watchdog, ping_every=interval)
     web.clients.start()
     _start_polling(hub, leader, stop, status, None if polled else interval)
     hub.runtime.spawn(run_server)
@@ -87,9 +89,7 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
     log.info("sensorhub listening on http://%s:%d/ (%s mode, %d sensors)", url_host,
              server.port, server.async_mode, len(config.sensors))
     notify(f"READY=1\nSTATUS=listening on {server.host}:{server.port}")
-    # only now: a reload answers READY=1 too, which must not come before the first
-    handle_reloads(web, stop, lambda path: overridden(load_config(path)), watchdog=watchdog,
-                   ping_every=interval)
+    hub.runtime.spawn(reloads)  # only now: a reload's READY=1 must not precede the first
     if web.first_password and sys.stderr.isatty():
         from sensorhub.app import first_run_lines
 
