@@ -82,6 +82,7 @@ class AlertEngine:
             notifier = Notifier(config, Outbox(log_store.connect), runtime,
                                 wall_clock=wall_clock)
         self.notifier = notifier
+        self._started = False
         self._watches = _watches(config.sensors)
         self._by_sensor = _by_sensor(self._watches)
         for row in log_store.active():  # alerts that were firing when we stopped
@@ -91,6 +92,7 @@ class AlertEngine:
 
     def start(self) -> None:
         """Set alarm outputs to match the restored state; start delivering notifications."""
+        self._started = True
         for watch in self._watches.values():
             if watch.rule and watch.rule.output_pin is not None:
                 self._drive(watch.rule)
@@ -140,7 +142,8 @@ class AlertEngine:
         elif config.channels:
             self.notifier = Notifier(config, Outbox(self.log.connect), self.runtime,
                                      wall_clock=self._wall)
-            self.notifier.start(self.firing_events)
+            if self._started:  # else start() starts it with the rest
+                self.notifier.start(self.firing_events)
 
     # -- sink ------------------------------------------------------------------------
     def on_reading(self, reading: Reading) -> None:

@@ -62,12 +62,14 @@ class Notifier:
             Route(channels=tuple(self.channels)),)  # no routes: every channel hears all
         self._stop = runtime.event()
         self._stopping = False
+        self._started = False  # start() ran: new couriers of a reload start at once
         self._firing: Callable[[], Iterable[dict[str, Any]]] = list
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, firing: Callable[[], Iterable[dict[str, Any]]] = list) -> None:
         """Start the couriers and the reminder task; ``firing`` lists firing alerts."""
         self._firing = firing
+        self._started = True
         gone = self.outbox.abandon_unknown(self.channels, self._wall())
         if gone:
             log.warning("notify: gave up %d queued messages of channels no longer "
@@ -115,7 +117,7 @@ class Notifier:
         if gone:
             log.warning("notify: gave up %d queued messages of channels removed by a "
                         "reload", gone)
-        if not self._stopping:
+        if self._started and not self._stopping:
             for name in opened:
                 couriers[name].start()
 

@@ -128,9 +128,8 @@ class Recorder:
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[Poller, Recorder, list[Any], MockGpioBackend]]:
     drivers: list[Any] = []
-    backend = MockGpioBackend()
     gpio = SharedGpio("mock")
-    gpio._backend = backend  # the backend the test reads back (opened on first use anyway)
+    backend = gpio()  # the one backend the poller will use: the test reads it back
 
     def opener(name: str, pin: int | None, options: dict[str, Any]) -> Any:
         driver = open_driver(name, pin, options)
