@@ -42,7 +42,8 @@ class ReloadResult:
         c = self.change
         return {"ok": self.ok, "message": self.message, "errors": list(self.errors),
                 **{key: list(getattr(c, key)) if c else [] for key in
-                   ("added", "removed", "restarted", "updated", "needs_restart")}}
+                   ("added", "removed", "restarted", "updated", "other", "needs_restart")},
+                "rooms": bool(c and c.rooms), "notify": bool(c and c.notify)}
 
 
 class Reloader:

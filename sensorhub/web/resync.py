@@ -30,7 +30,13 @@ ROOM_PREFIXES = (room_key(""), batch_room_key(""))
 
 
 def resync(web: Web, sids: Iterable[str] | None = None) -> int:
-    """Bring every connected socket (or those in ``sids``) in line; return how many."""
+    """Bring every connected socket (or those in ``sids``) in line; return how many.
+
+    It uses the principals the registry holds, which is right after a reload (the
+    config changed, not the users). After a user's rooms or admin flag changed in the
+    database, call ``Clients.revalidate(user=name)`` instead: it re-reads the user
+    and resyncs that user's sockets (the 5-s task does the same for everyone).
+    """
     wanted = None if sids is None else set(sids)
     done = 0
     for sid, principal in web.clients.items():

@@ -20,12 +20,13 @@ from sensorhub.config import Config, parse_config
 from sensorhub.config.diff import compare
 from sensorhub.polling.loop import Poller
 from sensorhub.polling.power import SharedGpio
-from sensorhub.readings import Reading, SensorState
+from sensorhub.readings import Reading
 from sensorhub.runtime import ThreadingRuntime
 from sensorhub.service.systemd import PollerWatchdog
 from sensorhub.storage.store import Store
 from tests.conftest import wait_for
 from tests.receivers import NtfyServer
+from tests.unit.test_poller import RecordingSink
 
 BASE = """
 server: {port: 5000}
@@ -108,25 +109,9 @@ sensors:
 
 
 # -- the poller ----------------------------------------------------------------------
-class Recorder:
-    """A sink that keeps every reading and state, in order."""
-
-    def __init__(self) -> None:
-        self.readings: list[Reading] = []
-        self.states: list[SensorState] = []
-
-    def on_reading(self, reading: Reading) -> None:
-        self.readings.append(reading)
-
-    def on_state(self, state: SensorState) -> None:
-        self.states.append(state)
-
-    def of(self, sensor: str) -> list[Reading]:
-        return [r for r in list(self.readings) if r.sensor == sensor]
-
-
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[Poller, Recorder, list[Any], MockGpioBackend]]:
+def running(tmp_path: Path
+            ) -> Iterator[tuple[Poller, RecordingSink, list[Any], MockGpioBackend]]:
     drivers: list[Any] = []
     gpio = SharedGpio("mock")
     backend = gpio()  # the one backend the poller will use: the test reads it back
@@ -136,7 +121,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Poller, Recorder, list[Any], MockG
         drivers.append(driver)
         return driver
 
-    sink = Recorder()
+    sink = RecordingSink()
     poller = Poller(cfg(BASE, tmp_path).sensors, ThreadingRuntime(), [sink], gpio=gpio,
                     open_driver=opener)
     poller.start()
@@ -147,7 +132,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Poller, Recorder, list[Any], MockG
 def test_reconfigure_leaves_unchanged_loops_alone_and_follows_the_rest(
         running: Any, tmp_path: Path) -> None:
     poller, sink, drivers, backend = running
-    wait_for(lambda: all(len(sink.of(s)) >= 5 for s in ("keep", "gone", "moved")), 10,
+    wait_for(lambda: all(len(sink.readings_of(s)) >= 5 for s in ("keep", "gone", "moved")), 10,
              "five readings of each sensor")
     assert backend.levels.get(17) is True  # gone's power pin is driven
     keep_record = poller._sensors["keep"]
@@ -160,19 +145,20 @@ def test_reconfigure_leaves_unchanged_loops_alone_and_follows_the_rest(
     assert poller._sensors["keep"] is keep_record, "an unchanged sensor was touched"
     assert poller._sensors["renamed"] is renamed_record, "a rename restarted the loop"
     assert poller._sensors["renamed"].cfg.name == "Renamed"
-    gone_count = len(sink.of("gone"))
-    wait_for(lambda: len(sink.of("new")) >= 5 and len(sink.of("moved")) >= moved_seq + 5,
+    gone_count = len(sink.readings_of("gone"))
+    wait_for(lambda: len(sink.readings_of("new")) >= 5
+             and len(sink.readings_of("moved")) >= moved_seq + 5,
              10, "the new sensor and the restarted one reading")
     time.sleep(0.3)
-    assert len(sink.of("gone")) == gone_count, "a removed sensor kept reading"
+    assert len(sink.readings_of("gone")) == gone_count, "a removed sensor kept reading"
     assert 17 not in backend.levels, "the removed sensor's power pin was not released"
     gone_drivers = [d for d in drivers if isinstance(d, MockDriver) and d.closed]
     assert len(gone_drivers) == 2  # gone's, and moved's old one
-    moved = sink.of("moved")
+    moved = sink.readings_of("moved")
     assert [r.seq for r in moved] == list(range(1, len(moved) + 1)), "seq broke at restart"
     assert {r.room for r in moved[moved_seq:]} == {"b"}
     assert poller.state("gone").sensor == "gone"  # readable for whoever holds the old config
-    keep = sink.of("keep")
+    keep = sink.readings_of("keep")
     assert [r.seq for r in keep] == list(range(1, len(keep) + 1))
     gaps = [b.ts - a.ts for a, b in itertools.pairwise(keep)]
     assert max(gaps) < 0.1 + 0.15, f"keep's cadence broke during the reload ({took:.2f} s)"

@@ -108,7 +108,10 @@ def test_reload_adds_removes_and_resyncs_open_sockets(site: Site) -> None:
     rewrite(site, change)
     result = site.web.reload()
     assert result.ok, result.message
-    assert result.as_dict()["added"] == ["c1"] and result.as_dict()["removed"] == ["b1"]
+    assert result.as_dict() == {
+        "ok": True, "message": "added c1; removed b1; rooms changed", "errors": [],
+        "added": ["c1"], "removed": ["b1"], "restarted": [], "updated": [], "other": [],
+        "needs_restart": [], "rooms": True, "notify": False}
     assert result.message == "added c1; removed b1; rooms changed"
     assert [s.id for s in site.web.config.sensors] == ["a1", "c1"]
     assert site.web.hub.poller.ids() == ["a1", "c1"]
