@@ -11,13 +11,18 @@ is half-applied and the running process stays consistent with itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 
 from drivers.registry import DRIVER_SPECS
 from sensorhub.config.model import Config, RoomConfig, SensorConfig
 
 #: fields of a sensor that its poll loop does not use: changing them needs no restart
 IN_PLACE = {"name": "", "alerts": (), "alert_offline": True}
+#: top-level settings a running process takes on; every other one (server, gpio, the
+#: MQTT sections, and any section added later until someone makes it live) waits for a
+#: restart. storage is split: its path waits, the rest is live.
+LIVE = ("source", "rooms", "sensors", "channels", "notify", "metrics", "storage")
+NAMES = {"gpio_backend": "gpio.backend"}  # how config.yaml spells a field
 
 
 @dataclass(frozen=True)
@@ -69,27 +74,23 @@ def restart_needed(old: SensorConfig, new: SensorConfig) -> bool:
 def compare(running: Config, new: Config) -> ConfigChange:
     """Sort what differs between the running config and a newly loaded one."""
     later: list[str] = []
-    for key in ("server", "mqtt", "node", "homeassistant"):
-        before, after = getattr(running, key), getattr(new, key)
-        if before != after:
-            later.extend(_fields(key, before, after))
+    kept = {f.name: getattr(running, f.name) for f in fields(Config) if f.name not in LIVE}
+    for key, was in kept.items():
+        if was != getattr(new, key):
+            later.extend(_fields(NAMES.get(key, key), was, getattr(new, key)))
     if running.storage.path != new.storage.path:
         later.append("storage.path")
-    if running.gpio_backend != new.gpio_backend:
-        later.append("gpio.backend")
     sensors, rooms, stuck = _keep_pushed(running, new)
     later.extend(f"sensors.{sid} (MQTT)" for sid in stuck)
-    effective = replace(new, server=running.server, gpio_backend=running.gpio_backend,
-                        storage=replace(new.storage, path=running.storage.path),
-                        mqtt=running.mqtt, node=running.node,
-                        homeassistant=running.homeassistant, sensors=sensors, rooms=rooms)
+    effective = replace(new, **kept, storage=replace(new.storage, path=running.storage.path),
+                        sensors=sensors, rooms=rooms)
     before = {s.id: s for s in running.sensors}
     after = {s.id: s for s in effective.sensors}
     added = tuple(sid for sid in after if sid not in before)
     removed = tuple(sid for sid in before if sid not in after)
-    kept = [sid for sid in after if sid in before and before[sid] != after[sid]]
-    restarted = tuple(sid for sid in kept if restart_needed(before[sid], after[sid]))
-    updated = tuple(sid for sid in kept if sid not in restarted)
+    differ = [sid for sid in after if sid in before and before[sid] != after[sid]]
+    restarted = tuple(sid for sid in differ if restart_needed(before[sid], after[sid]))
+    updated = tuple(sid for sid in differ if sid not in restarted)
     if running.node is not None and (added or removed or restarted):
         later.append("node (MQTT publishing of the sensors added or changed)")
     other = tuple(f"storage.{key}" for key in ("retention_days", "flush_interval")
@@ -105,7 +106,7 @@ def compare(running: Config, new: Config) -> ConfigChange:
 
 def _fields(section: str, before: object, after: object) -> list[str]:
     """``server.port``-style names of what differs in one section."""
-    if before is None or after is None:
+    if before is None or after is None or not is_dataclass(before):
         return [section]
     return [f"{section}.{f.name}" for f in fields(before)  # type: ignore[arg-type]
             if getattr(before, f.name) != getattr(after, f.name)]
