@@ -26,6 +26,10 @@ class GpioBackend(Protocol):
         """Set an output pin's level."""
         ...
 
+    def release(self, pin: int) -> None:
+        """Release one pin this backend set up (a sensor or alarm that was removed)."""
+        ...
+
     def cleanup(self) -> None:
         """Release every pin this backend set up."""
         ...
@@ -61,6 +65,12 @@ class RPiGpioBackend:
         """Set an output pin's level."""
         self._gpio.output(pin, self._gpio.HIGH if high else self._gpio.LOW)
 
+    def release(self, pin: int) -> None:
+        """Return one of our pins to an input (no-op for a pin we never set up)."""
+        if pin in self._pins:
+            self._gpio.cleanup(pin)
+            self._pins.discard(pin)
+
     def cleanup(self) -> None:
         """Release the pins we set up (only ours: other programs may use the rest)."""
         if self._pins:
@@ -87,6 +97,10 @@ class MockGpioBackend:
     def states(self, pin: int) -> list[bool]:
         """The sequence of levels one pin went through."""
         return [high for _, p, high in self.history if p == pin]
+
+    def release(self, pin: int) -> None:
+        """Forget one pin (it is no longer driven)."""
+        self.levels.pop(pin, None)
 
     def cleanup(self) -> None:
         """Forget the pins."""

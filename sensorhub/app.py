@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     from sensorhub.web import api, assets, auth, events, metrics, notify, security, views
     from sensorhub.web.broadcaster import Broadcaster
     from sensorhub.web.clients import Clients
+    from sensorhub.web.resync import resync_socket
     from sensorhub.web.state import EXTENSION, Web
 
     app = Flask(__name__, static_folder=None, template_folder=str(ROOT / "templates"))
@@ -63,6 +65,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
                    emit_alert=broadcaster.on_alert, on_cycle=on_cycle)
     web = Web(hub=hub, socketio=socketio, broadcaster=broadcaster,
               clients=Clients(hub.users, socketio, runtime))
+    web.clients.on_rights_changed = partial(resync_socket, web)
     app.extensions[EXTENSION] = web
 
     security.init_app(app)

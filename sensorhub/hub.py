@@ -67,13 +67,26 @@ class Hub:
         log.info("stopped; %d readings written in %d batches", self.store.written,
                  self.store.flushes)
 
+    def apply(self, config: Config) -> None:
+        """Run a reloaded config (``sensorhub.config.diff.compare`` made it).
+
+        Alerts first, so a new sensor's first reading meets its rules; then the
+        poller (new sensors start, removed ones stop, unchanged ones run on); the
+        config last, so whoever reads ``hub.config`` finds every sensor it lists in
+        the poller. Retention and the flush interval take effect at their next use.
+        """
+        if self.alerts is not None:
+            self.alerts.reconfigure(config)
+        self.poller.reconfigure(config.sensors)
+        self.store.retention_days = config.storage.retention_days
+        self.config = config
+
     def _housekeeping(self) -> None:
         assert self._stop is not None and self._done is not None
-        interval = self.config.storage.flush_interval
         last_retention = time.monotonic()
         self.runtime.run_blocking(self.store.apply_retention)
         try:
-            while not self._stop.wait(interval):
+            while not self._stop.wait(self.config.storage.flush_interval):
                 self.runtime.run_blocking(self.store.flush)
                 now = time.monotonic()
                 if now - last_retention >= RETENTION_EVERY:

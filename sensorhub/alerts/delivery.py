@@ -43,6 +43,7 @@ class Courier:
         self.settings = settings
         self._wall = wall_clock
         self._wake = runtime.event()
+        self._done = runtime.event()  # set when the task has ended
         self._stopping = False
         self._failed_rounds = 0
         self.sent = self.failed = self.gave_up = 0
@@ -56,20 +57,27 @@ class Courier:
         self._stopping = True
         self._wake.set()
 
+    def wait(self, timeout: float) -> bool:
+        """Wait for a stopped task to end (its delivery in flight included)."""
+        return bool(self._done.wait(timeout))
+
     def wake(self) -> None:
         """Look at the queue now (something was queued)."""
         self._wake.set()
 
     def _loop(self) -> None:
-        while not self._stopping:
-            try:
-                delay = self.run_round()
-            except Exception:  # the database was busy or gone: look again later
-                log.exception("notify %s: delivery round failed", self.channel.name)
-                delay = IDLE
-            if delay > 0:
-                self._wake.wait(delay)
-            self._wake.clear()
+        try:
+            while not self._stopping:
+                try:
+                    delay = self.run_round()
+                except Exception:  # the database was busy or gone: look again later
+                    log.exception("notify %s: delivery round failed", self.channel.name)
+                    delay = IDLE
+                if delay > 0:
+                    self._wake.wait(delay)
+                self._wake.clear()
+        finally:
+            self._done.set()
 
     def run_round(self) -> float:
         """Deliver what is due; return seconds until the next look."""

@@ -44,6 +44,7 @@ class _Watch:
     alert_id: int | None = None
     since: float | None = None
     value: float | None = None
+    retired: bool = False  # a reload removed its rule or sensor
 
     @property
     def firing(self) -> bool:
@@ -81,14 +82,9 @@ class AlertEngine:
             notifier = Notifier(config, Outbox(log_store.connect), runtime,
                                 wall_clock=wall_clock)
         self.notifier = notifier
-        self._watches: dict[tuple[str, str], _Watch] = {}
-        self._by_sensor: dict[str, list[_Watch]] = {}
-        for s in config.sensors:
-            watches = [_Watch(s, rule.kind, rule) for rule in s.alerts]
-            if s.alert_offline:
-                watches.append(_Watch(s, OFFLINE, None))
-            self._by_sensor[s.id] = watches
-            self._watches.update({(s.id, w.kind): w for w in watches})
+        self._started = False
+        self._watches = _watches(config.sensors)
+        self._by_sensor = _by_sensor(self._watches)
         for row in log_store.active():  # alerts that were firing when we stopped
             watch = self._watches.get((row["sensor"], row["kind"]))
             if watch is not None:
@@ -96,6 +92,7 @@ class AlertEngine:
 
     def start(self) -> None:
         """Set alarm outputs to match the restored state; start delivering notifications."""
+        self._started = True
         for watch in self._watches.values():
             if watch.rule and watch.rule.output_pin is not None:
                 self._drive(watch.rule)
@@ -106,6 +103,47 @@ class AlertEngine:
         """Stop delivering notifications (what is queued stays queued)."""
         if self.notifier is not None:
             self.notifier.stop()
+
+    def reconfigure(self, config: Config) -> None:
+        """Follow a reloaded config: watch new rules and sensors, drop removed ones.
+
+        A watch whose (sensor, kind) stays keeps its firing state, as across a restart
+        (the same object: a transition in flight lands on it). An alert whose rule or
+        sensor is gone ends: recorded as cleared and shown as such on the dashboard,
+        with no notification (nothing cleared: the rule went). Alarm outputs no rule
+        uses any more are switched off and released; notifications follow too.
+        """
+        old = self._watches
+        fresh = _watches(config.sensors)
+        for key, watch in fresh.items():
+            kept = old.get(key)
+            if kept is not None:
+                if kept.rule != watch.rule:
+                    kept.pending_since = None  # held for the old threshold, not this one
+                kept.sensor, kept.rule = watch.sensor, watch.rule
+                fresh[key] = kept
+        pins = {w.rule.output_pin: w.rule for w in old.values()
+                if w.rule is not None and w.rule.output_pin is not None}
+        self._watches, self._by_sensor = fresh, _by_sensor(fresh)
+        for key, watch in old.items():
+            if key not in fresh:
+                watch.retired = True
+                if watch.firing:
+                    self._end(watch)
+        used = {w.rule.output_pin for w in fresh.values() if w.rule is not None}
+        for pin, rule in pins.items():
+            if pin not in used:
+                self._outputs.release(rule)
+        for watch in fresh.values():
+            if watch.rule is not None and watch.rule.output_pin is not None:
+                self._drive(watch.rule)
+        if self.notifier is not None:
+            self.notifier.reconfigure(config)
+        elif config.channels:
+            self.notifier = Notifier(config, Outbox(self.log.connect), self.runtime,
+                                     wall_clock=self._wall)
+            if self._started:  # else start() starts it with the rest
+                self.notifier.start(self.firing_events)
 
     # -- sink ------------------------------------------------------------------------
     def on_reading(self, reading: Reading) -> None:
@@ -153,6 +191,8 @@ class AlertEngine:
         log.warning("alert %s on sensor %s firing (value %s, threshold %s)", watch.kind, s.id,
                     value, watch.threshold())
         self._announce(watch, message, queued)
+        if watch.retired:  # a reload removed it while this was being recorded
+            self._end(watch)
 
     def _clear(self, watch: _Watch, value: float | None, ts: float) -> None:
         alert_id = watch.alert_id
@@ -163,6 +203,17 @@ class AlertEngine:
         watch.alert_id = None
         log.info("alert %s on sensor %s cleared (value %s)", watch.kind, watch.sensor.id, value)
         self._announce(watch, message, queued)
+        watch.since = watch.value = None
+
+    def _end(self, watch: _Watch) -> None:
+        """End the alert of a watch a reload removed (no notification)."""
+        alert_id, ts = watch.alert_id, self._wall()
+        assert alert_id is not None
+        self.runtime.run_blocking(lambda: self.log.close(alert_id, ts, None))
+        watch.alert_id = None
+        log.info("alert %s on sensor %s ended: a reload removed its rule or sensor",
+                 watch.kind, watch.sensor.id)
+        self._announce(watch, watch.message("cleared", None, ts), [])
         watch.since = watch.value = None
 
     def _queue(self, message: dict[str, Any], started: float, severity: str
@@ -214,3 +265,21 @@ class AlertEngine:
     def watched(self) -> list[tuple[str, str, str]]:
         """(sensor, room, kind) of every alert that can fire."""
         return [(w.sensor.id, w.sensor.room, w.kind) for w in self._watches.values()]
+
+
+def _watches(sensors: Iterable[SensorConfig]) -> dict[tuple[str, str], _Watch]:
+    """One watch per alert rule, and one for going offline, of every sensor."""
+    watches: dict[tuple[str, str], _Watch] = {}
+    for s in sensors:
+        watches.update({(s.id, rule.kind): _Watch(s, rule.kind, rule) for rule in s.alerts})
+        if s.alert_offline:
+            watches[(s.id, OFFLINE)] = _Watch(s, OFFLINE, None)
+    return watches
+
+
+def _by_sensor(watches: dict[tuple[str, str], _Watch]) -> dict[str, list[_Watch]]:
+    """The watches of each sensor (the reading path looks them up by sensor)."""
+    grouped: dict[str, list[_Watch]] = {}
+    for (sensor, _kind), watch in watches.items():
+        grouped.setdefault(sensor, []).append(watch)
+    return grouped

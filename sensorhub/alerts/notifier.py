@@ -62,12 +62,14 @@ class Notifier:
             Route(channels=tuple(self.channels)),)  # no routes: every channel hears all
         self._stop = runtime.event()
         self._stopping = False
+        self._started = False  # start() ran: new couriers of a reload start at once
         self._firing: Callable[[], Iterable[dict[str, Any]]] = list
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, firing: Callable[[], Iterable[dict[str, Any]]] = list) -> None:
         """Start the couriers and the reminder task; ``firing`` lists firing alerts."""
         self._firing = firing
+        self._started = True
         gone = self.outbox.abandon_unknown(self.channels, self._wall())
         if gone:
             log.warning("notify: gave up %d queued messages of channels no longer "
@@ -82,6 +84,42 @@ class Notifier:
         self._stop.set()
         for courier in self.couriers.values():
             courier.stop()
+
+    def reconfigure(self, config: Config) -> None:
+        """Follow a reloaded config: routes, messages and retry settings at once.
+
+        A channel whose settings did not change keeps its courier (and its backoff); a
+        removed one's courier stops and its queued messages are given up, as at start;
+        a new or changed one gets a new courier, started only once the old one has
+        finished its delivery in flight, so two couriers never send one queue.
+        """
+        old = {ch.name: ch for ch in self.config.channels}
+        new = {ch.name: ch for ch in config.channels}
+        opened = {name: open_channel(name, ch.kind, ch.options) for name, ch in new.items()
+                  if old.get(name) != ch or name not in self.channels}
+        ending = [c for name, c in self.couriers.items() if name not in new or name in opened]
+        for courier in ending:
+            courier.stop()
+        for courier in ending:
+            if not courier.wait(courier.channel.timeout + 5.0):
+                log.warning("notify %s: a delivery is still running after a reload",
+                            courier.channel.name)
+        channels = {name: opened.get(name) or self.channels[name] for name in new}
+        couriers = {name: self.couriers[name] for name in new if name not in opened}
+        for courier in couriers.values():
+            courier.settings = config.notify
+        couriers.update({name: Courier(channels[name], self.outbox, self.runtime,
+                                       config.notify, self._wall) for name in opened})
+        self.config, self.channels, self.couriers = config, channels, couriers
+        self.routes = config.notify.routes or (Route(channels=tuple(channels)),)
+        gone = self.runtime.run_blocking(
+            lambda: self.outbox.abandon_unknown(channels, self._wall()))
+        if gone:
+            log.warning("notify: gave up %d queued messages of channels removed by a "
+                        "reload", gone)
+        if self._started and not self._stopping:
+            for name in opened:
+                couriers[name].start()
 
     # -- routing ---------------------------------------------------------------------
     def plan(self, event: Mapping[str, Any], now: float, reminder: bool = False

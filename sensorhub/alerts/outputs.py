@@ -34,3 +34,15 @@ class AlarmOutputs:
                 backend.write(pin, level)
         except Exception as error:  # no GPIO here: the dashboard still shows the alert
             log.error("alarm output GPIO %d: %s", pin, error)
+
+    def release(self, rule: AlertRule) -> None:
+        """Switch off a pin no rule uses any more (a reload removed them) and free it."""
+        pin = rule.output_pin
+        if self._gpio is None or pin is None or pin not in self._ready:
+            return
+        self.drive(rule, ())
+        try:
+            self._gpio().release(pin)
+        except Exception as error:  # as in drive: the GPIO may be gone; say so, go on
+            log.error("alarm output GPIO %d: %s", pin, error)
+        self._ready.discard(pin)

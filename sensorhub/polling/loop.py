@@ -6,7 +6,8 @@ delays neither another sensor nor the web server. Each sample passes the sensor'
 filter (sensorhub.polling.filter); states follow sensorhub.polling.states.
 ``power_cycle_after`` failures in a row power-cycle a sensor that has a ``power_pin``.
 Push sensors (MQTT) have no loop: their source feeds the same path through
-sensorhub.polling.push.
+sensorhub.polling.push. Which sensors have a loop, and following a reloaded config,
+is sensorhub.polling.roster's part.
 
 The poller is built with all its sinks and sources (sensorhub.hub.assemble); the rest
 of the app reads it through ``states``, ``state``, ``latest`` and ``health`` only.
@@ -24,11 +25,10 @@ from drivers.errors import DriverError, ImplausibleReadingError, ReadTimeoutErro
 from drivers.gpio import PowerSwitch
 from drivers.registry import DRIVER_SPECS, open_driver
 from sensorhub.config import SensorConfig
-from sensorhub.polling.filter import SampleFilter
 from sensorhub.polling.power import SharedGpio
 from sensorhub.polling.push import PushInput, Source
+from sensorhub.polling.roster import Roster
 from sensorhub.polling.states import (
-    NO_READING_YET,
     SensorRecord,
     shown_state,
     transition,
@@ -50,7 +50,7 @@ class Sink(Protocol):
     def on_state(self, state: SensorState) -> None: ...
 
 
-class Poller(PushInput):
+class Poller(Roster, PushInput):
     """Schedules reads, filters samples and tracks each sensor's state."""
 
     def __init__(self, sensors: Sequence[SensorConfig], runtime: Runtime,
@@ -69,62 +69,20 @@ class Poller(PushInput):
         self._mono = monotonic
         self._on_cycle = on_cycle
         self._stop = runtime.event()
-        self._done: list[Any] = []
-        now = wall_clock()
-        self._clock_offset = now - monotonic()
-        self._sensors: dict[str, SensorRecord] = {
-            s.id: SensorRecord(cfg=s, state=SensorState(s.id, s.room, "offline", now,
-                                                        NO_READING_YET),
-                               filter=SampleFilter(s, DRIVER_SPECS[s.driver]),
-                               started=monotonic())
-            for s in sensors
-        }
-
-    # -- lifecycle -------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the sources and one background task per polled sensor."""
-        for source in self._sources:
-            source.start(self)
-        for sensor in self._sensors.values():
-            if DRIVER_SPECS[sensor.cfg.driver].push:
-                continue  # its source drives it
-            done = self.runtime.event()
-            self._done.append(done)
-            self.runtime.spawn(self._run, sensor, done)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop every loop, then close drivers and release GPIO (hung ones are skipped)."""
-        self._stop.set()
-        for source in self._sources:
-            source.stop()
-        deadline = self._mono() + timeout
-        for done in self._done:
-            done.wait(max(0.0, deadline - self._mono()))
-        for sensor in self._sensors.values():
-            self._close_driver(sensor)
-        self._gpio.cleanup()
-
-    @property
-    def stopping(self) -> bool:
-        """Whether stop() was called."""
-        return self._stop.is_set()
-
-    def _run(self, sensor: SensorRecord, done: Any) -> None:
-        try:
-            self._loop(sensor)
-        except Exception:  # a bug in one loop must not pass silently
-            log.exception("poller loop of sensor %s crashed", sensor.cfg.id)
-        finally:
-            done.set()
+        self._started = False
+        self._clock_offset = wall_clock() - monotonic()
+        # replaced whole, never mutated: readers in other threads iterate it (reconfigure)
+        self._sensors: dict[str, SensorRecord] = {s.id: self._new_record(s) for s in sensors}
+        self._retired: dict[str, SensorRecord] = {}  # removed by a reload: still readable
 
     def _loop(self, sensor: SensorRecord) -> None:
-        cfg = sensor.cfg
+        cfg, stop = sensor.cfg, sensor.stop
         retry_delay = DRIVER_SPECS[cfg.driver].min_interval
         start = self._mono()
         next_due = start
         while True:
             wait = next_due - self._mono()
-            if (wait > 0 and self._stop.wait(wait)) or self._stop.is_set():
+            if (wait > 0 and stop.wait(wait)) or stop.is_set():
                 return
             ok = self._poll(sensor)
             if self._on_cycle is not None:
@@ -154,7 +112,7 @@ class Poller(PushInput):
             return self._failed(sensor, error)
         if sensor.powered_at is not None:  # a DHT needs a moment after power-up
             settle = sensor.powered_at + POWER_SETTLE - self._mono()
-            if settle > 0 and self._stop.wait(settle):
+            if settle > 0 and sensor.stop.wait(settle):
                 return False
             sensor.powered_at = None
         sensor.health.attempts += 1
@@ -316,15 +274,15 @@ class Poller(PushInput):
 
     def state(self, sensor_id: str) -> SensorState:
         """Current state of one sensor."""
-        return self._sensors[sensor_id].state
+        return self._record(sensor_id).state
 
     def latest(self, sensor_id: str) -> Reading | None:
         """The last reading accepted from a sensor since start."""
-        return self._sensors[sensor_id].last_reading
+        return self._record(sensor_id).last_reading
 
     def health(self, sensor_id: str) -> dict[str, Any]:
         """Read-health counters of a sensor."""
-        return self._sensors[sensor_id].health.as_dict()
+        return self._record(sensor_id).health.as_dict()
 
     def show_state(self, state: SensorState) -> None:
         """Show a state decided elsewhere (a standby mirroring the leader's poller)."""

@@ -23,6 +23,13 @@ class SharedGpio:
                 self._backend = open_backend(self.backend_name, self.sysfs)
             return self._backend
 
+    def release(self, pin: int) -> None:
+        """Give one pin back (a removed sensor's power pin); no-op if never opened."""
+        with self._lock:
+            backend = self._backend
+        if backend is not None:
+            backend.release(pin)
+
     def cleanup(self) -> None:
         """Release every pin set up (if the backend was ever opened)."""
         with self._lock:

@@ -64,6 +64,8 @@ class SensorRecord:
     started: float = 0.0  # monotonic time polling began: "silent since" before any reading
     last_ts: float | None = None  # newest pushed ts: replays at or before it are dropped
     health: Health = field(default_factory=Health)
+    stop: Any = None  # the runtime event that ends this sensor's loop (all, or a reload)
+    done: Any = None  # set when its loop has ended (None: no loop was started)
 
 
 def shown_state(record: SensorRecord, error: str | None, now: float) -> str | None:

@@ -1,8 +1,8 @@
-"""``sensorhub run``: listen, poll, and stop cleanly on SIGTERM.
+"""``sensorhub run``: listen, poll, reload on SIGHUP, and stop cleanly on SIGTERM.
 
 We run the WSGI server ourselves (rather than ``socketio.run``) so that READY=1 goes
 to systemd only once the port accepts connections, and so that SIGTERM flushes every
-accepted reading and exits 0.
+accepted reading and exits 0. SIGHUP re-reads the config (sensorhub.service.reload).
 """
 
 from __future__ import annotations
@@ -25,10 +25,14 @@ log = logging.getLogger(__name__)
 def serve(config: Config, *, host: str | None = None, port: int | None = None,
           async_mode: str | None = None, log_level: str = "INFO") -> int:
     """Run the service until SIGTERM/SIGINT; return the exit status."""
-    server = replace(config.server, host=host or config.server.host,
-                     port=port if port is not None else config.server.port,
-                     async_mode=async_mode or config.server.async_mode)
-    config = replace(config, server=server)
+    def overridden(config: Config) -> Config:  # --host, --port, --async-mode win
+        return replace(config, server=replace(
+            config.server, host=host or config.server.host,
+            port=port if port is not None else config.server.port,
+            async_mode=async_mode or config.server.async_mode))
+
+    config = overridden(config)
+    server = config.server
     setup_logging(log_level)
     if server.async_mode == "eventlet":
         os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
@@ -43,15 +47,16 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         tpool.set_num_threads(max(20, 2 * len(config.sensors) + 4))
     from drivers.registry import DRIVER_SPECS
     from sensorhub.app import create_app
-    from sensorhub.service.systemd import PollerWatchdog, notify, watchdog_interval
+    from sensorhub.config import load_config
+    from sensorhub.service.reload import handle_reloads
+    from sensorhub.service.systemd import PollerWatchdog, allowances, notify, watchdog_interval
     from sensorhub.web.state import EXTENSION
 
     interval = watchdog_interval()
     polled = [s for s in config.sensors if not DRIVER_SPECS[s.driver].push]
     watchdog = None
     if interval and polled:  # pushed (MQTT) sensors have no loop to beat
-        watchdog = PollerWatchdog(
-            ((s.id, s.interval + 2 * s.timeout + 10.0) for s in polled), interval)
+        watchdog = PollerWatchdog(allowances(polled), interval)
         log.info("systemd watchdog: every %.0f s, pinged from the poller loops", interval)
     leader = None
     if server.message_queue:
@@ -75,6 +80,8 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         listener, run_server = _threading_server(app, server.host, server.port)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
+    reloads = handle_reloads(web, stop, lambda path: overridden(load_config(path)),
+                             watchdog=watchdog, ping_every=interval)
     web.clients.start()
     _start_polling(hub, leader, stop, status, None if polled else interval)
     hub.runtime.spawn(run_server)
@@ -82,6 +89,7 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
     log.info("sensorhub listening on http://%s:%d/ (%s mode, %d sensors)", url_host,
              server.port, server.async_mode, len(config.sensors))
     notify(f"READY=1\nSTATUS=listening on {server.host}:{server.port}")
+    hub.runtime.spawn(reloads)  # only now: a reload's READY=1 must not precede the first
     if web.first_password and sys.stderr.isatty():
         from sensorhub.app import first_run_lines
 

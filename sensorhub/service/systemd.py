@@ -10,6 +10,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,11 @@ def watchdog_interval() -> float | None:
         return None
 
 
+def allowances(sensors: Iterable[Any]) -> list[tuple[str, float]]:
+    """(id, seconds its loop may go without cycling): interval, two timeouts, 10 s slack."""
+    return [(s.id, s.interval + 2 * s.timeout + 10.0) for s in sensors]
+
+
 class PollerWatchdog:
     """Pings systemd's watchdog only while every sensor loop keeps cycling.
 
@@ -55,21 +61,34 @@ class PollerWatchdog:
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._mono = monotonic
         now = monotonic()
-        # how long each loop may go without cycling: its period plus retries and timeout
-        self._allowed = dict(sensors)
-        self._last = {sid: now for sid in self._allowed}
+        # sensor -> [seconds its loop may go without cycling, when it last cycled];
+        # replaced whole by track(), so a loop beating meanwhile sees one map or the other
+        self._loops = {sid: [allowed, now] for sid, allowed in sensors}
         self._every = interval / 3
         self._last_ping = 0.0
         self._send = send
         self.pings = 0
 
+    def track(self, sensors: Iterable[tuple[str, float]]) -> None:
+        """Watch these loops from now on (a reload added or removed sensors)."""
+        now, old = self._mono(), self._loops
+        self._loops = {sid: [allowed, old[sid][1] if sid in old else now]
+                       for sid, allowed in sensors}
+
+    @property
+    def idle(self) -> bool:
+        """Whether no loop is watched (nothing polled: something else must ping)."""
+        return not self._loops
+
     def beat(self, sensor_id: str) -> None:
         """One loop cycled; ping if every loop is alive and a ping is due."""
-        now = self._mono()
-        self._last[sensor_id] = now
+        now, loops = self._mono(), self._loops
+        if sensor_id not in loops:
+            return  # a loop a reload just stopped, cycling one last time
+        loops[sensor_id][1] = now
         if now - self._last_ping < self._every:
             return
-        stale = [s for s, t in self._last.items() if now - t > self._allowed[s]]
+        stale = [s for s, (allowed, last) in loops.items() if now - last > allowed]
         if stale:
             log.warning("watchdog not pinged: sensor loops stalled: %s", ", ".join(stale))
             return

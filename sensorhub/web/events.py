@@ -53,10 +53,10 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
             log.info("refused socket from %s: %s", request.remote_addr, error)
             raise ConnectionRefusedError(str(error)) from None
         sid = request.sid  # type: ignore[attr-defined]
-        clients.add(sid, principal)
         # {"batch": true} in auth: coalesced `readings` messages instead of `reading`
-        key = batch_room_key if isinstance(auth, dict) and auth.get("batch") is True \
-            else room_key
+        batch = isinstance(auth, dict) and auth.get("batch") is True
+        clients.add(sid, principal, batch=batch)  # a resync joins rooms of the same kind
+        key = batch_room_key if batch else room_key
         for room_id in rooms_for(principal, hub.config):
             join_room(key(room_id))
         web.broadcaster.to_client(sid, "snapshot", snapshot(hub, web.boot, principal))

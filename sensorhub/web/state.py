@@ -12,6 +12,7 @@ from sensorhub.config import Config
 from sensorhub.hub import Hub
 from sensorhub.web.broadcaster import Broadcaster
 from sensorhub.web.clients import Clients
+from sensorhub.web.reload import Reloader, ReloadResult
 from sensorhub.web.security import RateLimiter
 
 EXTENSION = "sensorhub"
@@ -29,11 +30,16 @@ class Web:
     login_by_user: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300.0))
     boot: str = field(default_factory=lambda: secrets.token_hex(4))
     first_password: str | None = None  # set when this start made the admin user
+    reloader: Reloader = field(default_factory=Reloader)
 
     @property
     def config(self) -> Config:
         """The running configuration."""
         return self.hub.config
+
+    def reload(self) -> ReloadResult:
+        """Re-read config.yaml and run it without a restart (sensorhub.web.reload)."""
+        return self.reloader.reload(self)
 
 
 def current() -> Web:

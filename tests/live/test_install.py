@@ -47,6 +47,7 @@ def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     assert "StateDirectory=sensorhub" in text and "SupplementaryGroups=gpio" in text
     assert "DeviceAllow=char-i2c rw" in text  # the SCD4x / AHT20 on /dev/i2c-*
     assert "/etc/sensorhub/config.yaml" in text and "EVENTLET_NO_GREENDNS=yes" in text
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in text  # systemctl reload: SIGHUP
     # verify checks that ExecStart exists; point it at a binary this machine has
     unit = tmp_path / "sensorhub.service"
     unit.write_text(text.replace("/opt/sensorhub/venv/bin/sensorhub", "/bin/true"))
