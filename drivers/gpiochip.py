@@ -84,6 +84,12 @@ class GpiodBackend:
         """Set an output pin's level."""
         self._requests[pin].set_value(pin, self._level(high))
 
+    def release(self, pin: int) -> None:
+        """Give one of our lines back (it returns to an input); no-op for a line not ours."""
+        request = self._requests.pop(pin, None)
+        if request is not None:
+            request.release()
+
     def cleanup(self) -> None:
         """Release our lines (they return to inputs) and close the chip."""
         for request in self._requests.values():

@@ -248,8 +248,11 @@ def test_gpiod_power_pins_find_the_header_chip_by_label(fake_hardware, fake_sysf
         backend = open_backend("gpiod", str(fake_sysfs.root))
         assert backend.path == f"/dev/gpiochip{number}"
         PowerSwitch(backend, 17, off_seconds=0.05).cycle()
-        backend.cleanup()
         assert fake_hardware.states(17)[-3:] == [True, False, True]
+        backend.release(17)  # a reload that removed the sensor gives its power pin back
+        backend.release(17)  # and twice is harmless
+        backend.setup_output(17, False)  # free again: a held line would be EBUSY
+        backend.cleanup()
         for entry in (fake_sysfs.root / "bus/gpio/devices").iterdir():
             entry.rmdir()
 
