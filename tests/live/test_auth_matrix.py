@@ -86,10 +86,17 @@ def test_secret_key_is_made_on_first_start_and_private(tmp_path: Path) -> None:
     for name in ("one", "two"):
         directory = tmp_path / name
         directory.mkdir()
-        server = start_server(directory, "threading")
+        old_umask = os.umask(0o022)  # a shell's, not systemd's UMask=0027 (item 10)
+        try:
+            server = start_server(directory, "threading")
+        finally:
+            os.umask(old_umask)
         try:
             key_file = server.db_path.parent / "secret_key"
-            assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in key_file.parent.iterdir()}
+            assert {"secret_key", "test.db", "test.db-wal", "test.db-shm",
+                    "initial-admin-password"} <= set(modes), modes
+            assert set(modes.values()) == {0o600}, {n: oct(m) for n, m in modes.items()}
             keys.append(key_file.read_bytes())
             session = server.login("admin", (server.db_path.parent /
                                              "initial-admin-password").read_text().strip())
