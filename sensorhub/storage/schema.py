@@ -1,7 +1,7 @@
 """The one SQLite schema: a version number (``PRAGMA user_version``) and ordered migrations.
 
 Every table of the state database is created here and nowhere else: readings and
-rollups, users and tokens, alert episodes, the small ``meta`` table (batch number,
+rollups, users, tokens and sessions, alert episodes, the small ``meta`` table (batch number,
 trusted clock, MQTT publish marks). A migration is a list of statements applied in
 one transaction together with the new version number, so a power cut leaves the
 file either before or after the step, never between. Version 1 is the schema of
@@ -65,6 +65,28 @@ MIGRATIONS: tuple[Migration, ...] = (
                          f"{q}_n INTEGER NOT NULL DEFAULT 0", f"{q}_min INTEGER",
                          f"{q}_max INTEGER"))),
     ),
+    Migration(3, "server-side sessions; accounts and tokens whose ids are never reused", (
+        # an account incarnation: a user removed and added again under the same name is
+        # another account, and nothing issued to the first one may work for the second
+        "ALTER TABLE users ADD COLUMN uid TEXT NOT NULL DEFAULT ''",
+        "UPDATE users SET uid = lower(hex(randomblob(16))) WHERE uid = ''",
+        "CREATE UNIQUE INDEX users_by_uid ON users (uid)",
+        # AUTOINCREMENT: a revoked token's id is never handed to a new token
+        "CREATE TABLE tokens_v3 (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL "
+        "REFERENCES users(name) ON DELETE CASCADE, label TEXT NOT NULL DEFAULT '', "
+        "digest TEXT NOT NULL UNIQUE, created REAL NOT NULL)",
+        "INSERT INTO tokens_v3 (id, user, label, digest, created) "
+        "SELECT id, user, label, digest, created FROM tokens",
+        "DROP TABLE tokens",
+        "ALTER TABLE tokens_v3 RENAME TO tokens",
+        # id: SHA-256 of the random secret in the cookie; bound to one account
+        # incarnation and one credential generation (users.epoch at login)
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, user_uid TEXT NOT NULL, "
+        "epoch INTEGER NOT NULL, created REAL NOT NULL, last_seen REAL NOT NULL, "
+        "expires REAL NOT NULL, address TEXT NOT NULL DEFAULT '', "
+        "user_agent TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX sessions_by_user ON sessions (user_uid)",
+    )),
 )
 VERSION = MIGRATIONS[-1].version
 

@@ -17,7 +17,7 @@ from sensorhub.rights import (
     visible_sensor,
     visible_sensors,
 )
-from sensorhub.web.auth import AuthError, session_principal, token_principal
+from sensorhub.web.auth import AuthError, client_address, session_principal, token_principal
 from sensorhub.web.broadcaster import batch_room_key, room_key
 from sensorhub.web.queries import BadRequestError, parse_history
 from sensorhub.web.security import RateLimiter
@@ -50,7 +50,7 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
         try:
             principal = _connect_principal(web, auth)
         except AuthError as error:
-            log.info("refused socket from %s: %s", request.remote_addr, error)
+            log.info("refused socket from %s: %s", client_address(), error)
             raise ConnectionRefusedError(str(error)) from None
         sid = request.sid  # type: ignore[attr-defined]
         clients.add(sid, principal)

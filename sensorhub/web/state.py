@@ -12,7 +12,7 @@ from sensorhub.config import Config
 from sensorhub.hub import Hub
 from sensorhub.web.broadcaster import Broadcaster
 from sensorhub.web.clients import Clients
-from sensorhub.web.security import RateLimiter
+from sensorhub.web.throttle import HashGate, LoginThrottle
 
 EXTENSION = "sensorhub"
 
@@ -25,8 +25,8 @@ class Web:
     socketio: Any
     broadcaster: Broadcaster
     clients: Clients
-    login_by_client: RateLimiter = field(default_factory=lambda: RateLimiter(10, 300.0))
-    login_by_user: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300.0))
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    hash_gate: HashGate = field(default_factory=HashGate)
     boot: str = field(default_factory=lambda: secrets.token_hex(4))
     first_password: str | None = None  # set when this start made the admin user
 

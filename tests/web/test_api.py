@@ -1,4 +1,4 @@
-"""HTTP routes in-process: rights, headers, static assets, login limits.
+"""HTTP routes in-process: rights, headers, static assets (logins: test_login.py).
 
 The Flask test client goes through the same WSGI stack a server calls (the security
 headers wrapper, Flask-SocketIO's middleware, Flask), with the readings taken by the
@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import logging
 import re
 import time
 from collections.abc import Iterator
@@ -176,29 +175,6 @@ def test_login_redirect_stays_on_site(site: Site) -> None:
                                          "csrf_token": site.csrf(client),
                                          "next": "//evil.example/steal"})
     assert answer.status_code == 302 and answer.headers["Location"] == "/"
-
-
-def test_login_brute_force_is_slowed(site: Site, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    site.add_user("mallory", rooms=("a",))
-    client = site.client()
-    token = site.csrf(client)
-    statuses = []
-    for attempt in range(7):
-        answer = client.post("/login", data={"username": "mallory",
-                                             "password": f"guess{attempt}",
-                                             "csrf_token": token})
-        statuses.append(answer.status_code)
-    assert statuses[:5] == [401] * 5
-    assert statuses[5:] == [429, 429]
-    assert int(answer.headers["Retry-After"]) > 0
-    # even the right password is refused while the user is locked out
-    right = client.post("/login", data={"username": "mallory", "password": PASSWORD,
-                                        "csrf_token": token})
-    assert right.status_code == 429
-    assert "failed login for user 'mallory'" in caplog.text  # the log is being captured
-    assert "rate limit hit for user 'mallory'" in caplog.text
-    assert "guess" not in caplog.text and PASSWORD not in caplog.text
 
 
 def test_unauthenticated_dashboard_redirects_to_login(client: FlaskClient) -> None:
