@@ -15,6 +15,7 @@ import io
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -86,13 +87,37 @@ def test_csv_export_streams_every_reading(site: Site, client: FlaskClient) -> No
     assert denied.status_code == 404
 
 
-def test_healthz_needs_no_auth_and_leaks_nothing(client: FlaskClient) -> None:
+def test_healthz_needs_no_auth_and_leaks_nothing(site: Site, client: FlaskClient) -> None:
     answer = client.get("/healthz")
-    body = answer.get_json()
-    assert answer.status_code == 200 and body["status"] == "ok"
-    assert body["sensors"]["ok"] == 2
-    text = answer.get_data(as_text=True)
-    assert "a1" not in text and "temperature" not in text
+    assert answer.status_code == 200
+    assert answer.get_json() == {"status": "ok", "clients": 0,
+                                 "sensors": {"ok": 0, "failing": 0, "offline": 0}}
+    admin = client.get("/healthz", headers=site.bearer("root")).get_json()
+    assert admin["sensors"]["ok"] == 2 and admin["sensor_states"] == {"a1": "ok", "b1": "ok"}
+    assert admin["storage"]["write_error"] is None
+
+
+def test_anonymous_health_says_nothing_of_private_rooms(make_site: Any) -> None:
+    """Issue 12 item 11: up/down and counts for anyone, details for a credential."""
+    site = make_site(rooms=[{"id": "lobby", "name": "Lobby", "public": True},
+                            {"id": "lab", "name": "Lab"}],
+                     sensors=[{"id": "hall", "room": "lobby", "driver": "mock", "interval": 1},
+                              {"id": "freezer", "room": "lab", "driver": "mock",
+                               "interval": 1, "options": {"fault_rate": 1.0}}])
+    site.poll(times=3)
+    site.web.hub.store.write_error = "cannot write /srv/lab-secrets/sensorhub.db"
+    anonymous = site.client().get("/healthz")
+    body, text = anonymous.get_json(), anonymous.get_data(as_text=True)
+    assert body == {"status": "degraded", "clients": 0,
+                    "sensors": {"ok": 1, "failing": 0, "offline": 0}}, body
+    assert "freezer" not in text and "lab-secrets" not in text
+    bad = site.client().get("/healthz", headers={"Authorization": "Bearer shb_nope"})
+    assert bad.status_code == 200 and bad.get_json() == body  # never an error, nor more
+    site.add_user("root", admin=True)
+    admin = site.client().get("/healthz", headers=site.bearer("root")).get_json()
+    assert admin["sensor_states"] == {"hall": "ok", "freezer": "failing"}
+    assert "lab-secrets" in admin["storage"]["write_error"]
+    site.web.hub.store.write_error = None
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/login", "/api/sensors", "/nope",

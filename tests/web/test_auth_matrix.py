@@ -102,10 +102,15 @@ def test_http_matrix(site: Site, callers: list[Caller], bare: FlaskClient,
             expect_refused(caller, answer, "/api/alerts")
         else:
             assert {a["sensor"] for a in answer.get_json()["alerts"]} <= caller.visible
-        # open to all, but never sensor data
+        # open to all: counts of what the caller may see; ids and states only for a
+        # valid credential (issue 12 item 11)
         answer = get(caller, "/healthz")
-        text = answer.get_data(as_text=True)
-        assert answer.status_code == 200 and not [s for s in SENSORS if s in text]
+        body, text = answer.get_json(), answer.get_data(as_text=True)
+        mine = caller.visible or frozenset()
+        assert answer.status_code == 200 and sum(body["sensors"].values()) == len(mine)
+        assert not [s for s in SENSORS if s in text and s not in mine], caller.name
+        assert set(body.get("sensor_states", ())) == mine, caller.name
+        assert ("storage" in body) == (caller.visible is not None), caller.name
         for path in ("/login", "/static/nope.js", "/nope", "/metrics"):
             get(caller, path)
         # the dashboard page: a session user gets it, everyone else the login page
