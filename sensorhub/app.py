@@ -41,6 +41,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     from sensorhub.web import api, assets, auth, events, metrics, security, views
     from sensorhub.web.broadcaster import Broadcaster
     from sensorhub.web.clients import Clients
+    from sensorhub.web.lifecycle import Lifecycle
     from sensorhub.web.state import EXTENSION, Web
 
     app = Flask(__name__, static_folder=None, template_folder=str(ROOT / "templates"))
@@ -62,7 +63,8 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     hub = assemble(config, runtime, sinks=[broadcaster, *sinks],
                    emit_alert=broadcaster.on_alert, on_cycle=on_cycle)
     web = Web(hub=hub, socketio=socketio, broadcaster=broadcaster,
-              clients=Clients(hub.users, socketio, runtime))
+              clients=Clients(hub.users, socketio, runtime),
+              lifecycle=Lifecycle(socketio.server))
     app.extensions[EXTENSION] = web
 
     security.init_app(app)

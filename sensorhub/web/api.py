@@ -142,8 +142,8 @@ def healthz() -> tuple[Response, int]:
     Anyone (monitoring needs no login) gets the status and counts: sensors per state
     among those the caller may see, so an anonymous caller learns nothing of private
     rooms, and connected clients. A signed-in user or token also gets the state of
-    each of its sensors and the storage figures; an admin gets every sensor. A bad
-    credential gets what anybody gets, never an error.
+    each of its sensors and the storage figures; an admin gets every sensor and the
+    security counters. A bad credential gets what anybody gets, never an error.
     """
     web = current()
     h = web.hub
@@ -165,5 +165,7 @@ def healthz() -> tuple[Response, int]:
         body["sensor_states"] = details
         body["storage"] = {"pending": store.pending, "write_error": store.write_error,
                            "batches": store.flushes}
+    if principal.admin:
+        body["security"] = web.security_counters()
     return jsonify(body), 200
 

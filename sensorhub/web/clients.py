@@ -6,7 +6,9 @@ credential (logout, a revoked token, a password change, a removal) ``Users`` cal
 other processes did (the command line, other web processes sharing the message
 queue). One query reads every user and live credential, and a socket whose token or
 session ended, or whose account changed (password, rooms, admin) or went, is
-disconnected.
+disconnected. So is a socket the server holds but the registry does not know: only
+the server's own lifecycle adds and removes entries (``lifecycle.py``), and a socket
+nobody re-checks must not keep its rooms.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class Clients:
 
     def revalidate(self) -> None:
         """Disconnect clients whose credential ended or whose account changed or went."""
+        for sid in self._orphans():
+            log.warning("disconnecting %s: connected but unknown to the registry", sid)
+            self._socketio.server.disconnect(sid, namespace=NAMESPACE)
         if not self._by_sid:
             return
         validity = self._users.validity()
@@ -63,6 +68,18 @@ class Clients:
                          principal.name)
                 self._by_sid.pop(sid, None)
                 self._socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+    def _orphans(self) -> list[str]:
+        """Connected sockets the registry does not know (none, unless something is wrong)."""
+        manager = self._socketio.server.manager
+        try:
+            sids = [sid for sid, _eio_sid in manager.get_participants(NAMESPACE, None)]
+        except RuntimeError:  # the rooms changed while we looked (threading mode): next time
+            return []
+        # connected first: the connect handler registers a socket before it counts as
+        # connected, so a socket caught connecting is never taken for an orphan
+        return [sid for sid in sids
+                if manager.is_connected(sid, NAMESPACE) and sid not in self._by_sid]
 
     def start(self) -> None:
         """Re-check every ``REVALIDATE_EVERY`` seconds until ``stop``."""

@@ -12,6 +12,7 @@ from sensorhub.config import Config
 from sensorhub.hub import Hub
 from sensorhub.web.broadcaster import Broadcaster
 from sensorhub.web.clients import Clients
+from sensorhub.web.lifecycle import Lifecycle
 from sensorhub.web.throttle import HashGate, LoginThrottle
 
 EXTENSION = "sensorhub"
@@ -25,6 +26,7 @@ class Web:
     socketio: Any
     broadcaster: Broadcaster
     clients: Clients
+    lifecycle: Lifecycle
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     hash_gate: HashGate = field(default_factory=HashGate)
     boot: str = field(default_factory=lambda: secrets.token_hex(4))
@@ -34,6 +36,14 @@ class Web:
     def config(self) -> Config:
         """The running configuration."""
         return self.hub.config
+
+    def security_counters(self) -> dict[str, int]:
+        """What the guards refused or held back since start (admin /healthz, /metrics)."""
+        gate = self.hash_gate
+        return {"lifecycle_events_refused": self.lifecycle.refused,
+                "logins_throttled": self.login_throttle.refused, "logins_busy": gate.busy,
+                "password_hashes_running": gate.running, "password_hashes_peak": gate.peak,
+                "password_hashes_limit": gate.limit}
 
 
 def current() -> Web:

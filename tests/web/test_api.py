@@ -95,6 +95,7 @@ def test_healthz_needs_no_auth_and_leaks_nothing(site: Site, client: FlaskClient
     admin = client.get("/healthz", headers=site.bearer("root")).get_json()
     assert admin["sensors"]["ok"] == 2 and admin["sensor_states"] == {"a1": "ok", "b1": "ok"}
     assert admin["storage"]["write_error"] is None
+    assert admin["security"]["password_hashes_limit"] == 1
 
 
 def test_anonymous_health_says_nothing_of_private_rooms(make_site: Any) -> None:
