@@ -7,13 +7,18 @@ import { $, PAGE, setConn } from './dom.js';
 import { backfill, load, markReady, onReading } from './sync.js';
 import { session, state } from './state.js';
 
-/** A kiosk's ?token=…, taken out of the address bar so it is not bookmarked or shared. */
+/** A kiosk's token: from /kiosk#token=… (a #fragment is never sent, so no server or
+    proxy log holds it) or an older link's ?token=…; taken out of the address bar so it
+    is not bookmarked or shared. */
 function takeToken() {
   const url = new URL(location.href);
-  const token = url.searchParams.get('token');
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const token = fragment.get('token') || url.searchParams.get('token');
   if (token) {
     url.searchParams.delete('token');
-    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    fragment.delete('token');
+    const rest = fragment.toString();
+    history.replaceState(history.state, '', url.pathname + url.search + (rest ? `#${rest}` : ''));
   }
   return token;
 }
