@@ -13,12 +13,16 @@ import { session, state } from './state.js';
 function takeToken() {
   const url = new URL(location.href);
   const fragment = new URLSearchParams(url.hash.slice(1));
-  const token = fragment.get('token') || url.searchParams.get('token');
+  const fromFragment = fragment.get('token');
+  const token = fromFragment || url.searchParams.get('token');
   if (token) {
     url.searchParams.delete('token');
-    fragment.delete('token');
-    const rest = fragment.toString();
-    history.replaceState(history.state, '', url.pathname + url.search + (rest ? `#${rest}` : ''));
+    let hash = url.hash;
+    if (fromFragment) {
+      fragment.delete('token');
+      hash = fragment.toString() ? `#${fragment}` : '';
+    }
+    history.replaceState(history.state, '', url.pathname + url.search + hash);
   }
   return token;
 }
