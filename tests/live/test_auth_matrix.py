@@ -26,6 +26,7 @@ import socketio
 from tests.callers import SENSORS, Caller, make_callers, secrets_of
 from tests.clients import Watcher, close_all
 from tests.conftest import LiveServer, start_server
+from tests.live.test_socket_live import until
 
 REFUSED = {"error": "reserved event"}
 
@@ -115,15 +116,6 @@ def test_socket_matrix(live_server: LiveServer, callers: list[Caller]) -> None:
             assert {m["sensor"] for m in watcher.of("reading")} == caller.visible
     finally:
         close_all([w for _c, w in watchers])
-
-
-def until(predicate: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_a_client_disconnect_event_cannot_dodge_revocation(live_server: LiveServer) -> None:
