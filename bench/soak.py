@@ -206,7 +206,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 status = proc_status(proc.pid)
                 health = {}
                 with contextlib.suppress(requests.RequestException, ValueError):
-                    health = requests.get(url + "/healthz", timeout=10).json()
+                    # the storage figures are for a credential (tokens[0]: soak-admin)
+                    health = requests.get(url + "/healthz", timeout=10, headers={
+                        "Authorization": f"Bearer {tokens[0][0]}"}).json()
                 sample = {"t": round(now - start), **status,
                           "clients": health.get("clients"),
                           "pending": health.get("storage", {}).get("pending"),

@@ -42,6 +42,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     from sensorhub.web import api, assets, auth, events, metrics, notify, security, views
     from sensorhub.web.broadcaster import Broadcaster
     from sensorhub.web.clients import Clients
+    from sensorhub.web.lifecycle import Lifecycle
     from sensorhub.web.resync import resync_socket
     from sensorhub.web.state import EXTENSION, Web
 
@@ -64,7 +65,8 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     hub = assemble(config, runtime, sinks=[broadcaster, *sinks],
                    emit_alert=broadcaster.on_alert, on_cycle=on_cycle)
     web = Web(hub=hub, socketio=socketio, broadcaster=broadcaster,
-              clients=Clients(hub.users, socketio, runtime))
+              clients=Clients(hub.users, socketio, runtime),
+              lifecycle=Lifecycle(socketio.server))
     web.clients.on_rights_changed = partial(resync_socket, web)
     app.extensions[EXTENSION] = web
 

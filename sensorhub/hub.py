@@ -24,6 +24,7 @@ from sensorhub.config import Config
 from sensorhub.polling.loop import Poller, Sink
 from sensorhub.polling.power import SharedGpio
 from sensorhub.runtime import Event, Runtime
+from sensorhub.storage.sessions import Sessions
 from sensorhub.storage.store import Store
 from sensorhub.storage.users import Users
 
@@ -40,6 +41,7 @@ class Hub:
     runtime: Runtime
     store: Store
     users: Users
+    sessions: Sessions
     poller: Poller
     alerts: AlertEngine | None
     bridge: Any = None  # sensorhub.mqtt.bridge.MqttBridge when config.mqtt is set
@@ -109,6 +111,7 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
     """
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
     users = Users(store.connect)
+    sessions = Sessions(store.connect, users, lifetime=config.server.session_hours * 3600)
     gpio = SharedGpio(config.gpio_backend, str(config.hardware.sysfs))
     engine = AlertEngine(config, AlertLog(store.connect), runtime, emit=emit_alert,
                          gpio=gpio) if alerts else None
@@ -122,5 +125,5 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
                            *(bridge.sinks if bridge else [])],
                     sources=[bridge] if bridge else [], gpio=gpio, on_cycle=on_cycle,
                     open_driver=partial(open_driver, sysfs=str(config.hardware.sysfs)))
-    return Hub(config=config, runtime=runtime, store=store, users=users, poller=poller,
-               alerts=engine, bridge=bridge)
+    return Hub(config=config, runtime=runtime, store=store, users=users, sessions=sessions,
+               poller=poller, alerts=engine, bridge=bridge)

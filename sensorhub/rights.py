@@ -16,7 +16,9 @@ class Principal:
     admin: bool = False
     rooms: frozenset[str] = frozenset()
     token_id: int | None = None
-    epoch: int = 0  # the user's credential epoch when this principal was made
+    epoch: int = 0  # the user's credential generation when this principal was made
+    uid: str | None = None  # the account incarnation (a user re-added is another account)
+    credential: str | None = None  # digest of the exact token or session it proved
 
     @property
     def anonymous(self) -> bool:

@@ -142,11 +142,15 @@ for doc in "$SRC"/docs/*.md; do
   [ -f "$doc" ] && put "$doc" "$OPT/docs/$(basename "$doc")" 0644
 done
 
-# 4. Config (kept across upgrades) and the state directory.
+# 4. Config (kept across upgrades) and the state directory. The config may hold the
+#    MQTT password and the metrics token: root owns it, the service's group reads it,
+#    nobody else (an older install's 0644 is tightened; chmod keeps the mtime).
 if [ ! -f "$ETC/config.yaml" ]; then
-  put "$CONF_SRC" "$ETC/config.yaml" 0644
+  put "$CONF_SRC" "$ETC/config.yaml" 0640
   [ "$SYSTEM" = 1 ] || sed -i "s#/var/lib/sensorhub#$STATE#" "$ETC/config.yaml"
 fi
+chmod 0640 "$ETC/config.yaml"
+[ "$SYSTEM" = 1 ] && chown root:sensorhub "$ETC/config.yaml"
 "$VENV/bin/sensorhub" check-config --config "$ETC/config.yaml" >/dev/null \
   || die "$ETC/config.yaml has problems (above); fix them and run again"
 if [ ! -d "$STATE" ]; then

@@ -2,7 +2,9 @@
 
 Callers: anonymous, a user of room A (session cookie), a user of room B (API token),
 an admin (session), a revoked token, an expired session (password changed since
-login). Each must get exactly what ``sensorhub/rights.py`` allows.
+login), a logged-out session (its cookie copied before the logout) and the session
+of a user since removed and added again, now as an admin (issue 12 items 4 and 6).
+Each must get exactly what ``sensorhub/rights.py`` allows.
 """
 
 from __future__ import annotations
@@ -33,17 +35,25 @@ class Caller:
         return "Cookie" in self.headers
 
 
-def make_callers(users: Users, cookie: Callable[[str], dict[str, str]]) -> list[Caller]:
+def make_callers(users: Users, cookie: Callable[[str], dict[str, str]],
+                 logout: Callable[[dict[str, str]], None]) -> list[Caller]:
     """Every kind of caller of a site whose users alice (a), bob (b) and root exist.
 
     ``cookie(name)`` logs a user in through the real form and returns the Cookie
     header of that session; the caller sends it as a header every time, so a server
     that clears a stale session still sees the stale cookie on the next request.
+    ``logout(headers)`` logs that session out through the real form.
     """
     users.add("carol", PASSWORD, rooms=frozenset({"a"}))
     users.add("dave", PASSWORD, rooms=frozenset({"a", "b"}))
+    users.add("erin", PASSWORD, rooms=frozenset({"a"}))
+    users.add("frank", PASSWORD, rooms=frozenset({"a"}))
     alice, root, carol = cookie("alice"), cookie("root"), cookie("carol")
+    erin, frank = cookie("erin"), cookie("frank")
     users.set_password("carol", CHANGED_PASSWORD)  # her session is now stale
+    logout(erin)  # the copy in ``erin`` outlives the browser's
+    users.remove("frank")
+    users.add("frank", PASSWORD, admin=True)  # same name, generation 0 again: an admin
     revoked_id, revoked = users.create_token("dave")
     users.revoke_token(revoked_id)
     bob = users.create_token("bob")[1]
@@ -56,6 +66,8 @@ def make_callers(users: Users, cookie: Callable[[str], dict[str, str]]) -> list[
         Caller("revoked token", None, "invalid or revoked token",
                headers={"Authorization": f"Bearer {revoked}"}, socket_auth={"token": revoked}),
         Caller("expired session", None, "session expired", headers=carol),
+        Caller("logged-out session", None, "session expired", headers=erin),
+        Caller("session of a re-added user", None, "session expired", headers=frank),
     ]
 
 

@@ -6,6 +6,7 @@ constructed data, so each message can name where the mistake is.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,10 @@ import yaml
 
 from drivers.options import in_range, one_of, positive
 
-__all__ = ["Checker", "ConfigError", "Problem", "describe", "in_range", "one_of", "positive"]
+__all__ = ["Checker", "ConfigError", "Network", "Problem", "describe", "in_range", "networks",
+           "one_of", "positive"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,20 @@ class Checker:
                 self.add(node, where, message)
                 return default
         return value
+
+
+def networks(c: Checker, node: yaml.Node, path: str) -> tuple[Network, ...]:
+    """A list of addresses or networks (``10.0.0.0/8``, ``::1``), each bad one reported."""
+    if not isinstance(node, yaml.SequenceNode):
+        c.add(node, path, f"expected a list of addresses, got {describe(node)}")
+        return ()
+    found = []
+    for i, item in enumerate(node.value):
+        try:
+            found.append(ipaddress.ip_network(str(item.value), strict=False))
+        except ValueError:
+            c.add(item, f"{path}[{i}]", f"not an address or network: {describe(item)}")
+    return tuple(found)
 
 
 class _WrongType:

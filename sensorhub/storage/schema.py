@@ -1,11 +1,11 @@
 """The one SQLite schema: a version number (``PRAGMA user_version``) and ordered migrations.
 
 Every table of the state database is created here and nowhere else: readings and
-rollups, users and tokens, alert episodes, the notification outbox and its delivery
-log, the small ``meta`` table (batch number, trusted clock, MQTT publish marks). A
-migration is a list of statements applied in one transaction together with the new
-version number, so a power cut leaves the file either before or after the step, never
-between. Version 1 is the schema of
+rollups, users, tokens and sessions, alert episodes, the notification outbox and its
+delivery log, the small ``meta`` table (batch number, trusted clock, MQTT publish
+marks). A migration is a list of statements applied in one transaction together with
+the new version number, so a power cut leaves the file either before or after the
+step, never between. Version 1 is the schema of
 sensorhub 0.1.0, which had no version: its ``IF NOT EXISTS`` statements adopt such a
 file as it is, rows untouched.
 """
@@ -77,6 +77,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         "outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')",
         "CREATE INDEX deliveries_by_time ON deliveries (ts)",
         "CREATE INDEX deliveries_by_notification ON deliveries (notification)",
+    )),
+    Migration(4, "server-side sessions; accounts and tokens whose ids are never reused", (
+        # an account incarnation: a user removed and added again under the same name is
+        # another account, and nothing issued to the first one may work for the second
+        "ALTER TABLE users ADD COLUMN uid TEXT NOT NULL DEFAULT ''",
+        "UPDATE users SET uid = lower(hex(randomblob(16))) WHERE uid = ''",
+        "CREATE UNIQUE INDEX users_by_uid ON users (uid)",
+        # AUTOINCREMENT: a revoked token's id is never handed to a new token
+        "CREATE TABLE tokens_v4 (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL "
+        "REFERENCES users(name) ON DELETE CASCADE, label TEXT NOT NULL DEFAULT '', "
+        "digest TEXT NOT NULL UNIQUE, created REAL NOT NULL)",
+        "INSERT INTO tokens_v4 (id, user, label, digest, created) "
+        "SELECT id, user, label, digest, created FROM tokens",
+        "DROP TABLE tokens",
+        "ALTER TABLE tokens_v4 RENAME TO tokens",
+        # id: SHA-256 of the random secret in the cookie; bound to one account
+        # incarnation and one credential generation (users.epoch at login)
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, user_uid TEXT NOT NULL, "
+        "epoch INTEGER NOT NULL, created REAL NOT NULL, last_seen REAL NOT NULL, "
+        "expires REAL NOT NULL, address TEXT NOT NULL DEFAULT '', "
+        "user_agent TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX sessions_by_user ON sessions (user_uid)",
     )),
 )
 VERSION = MIGRATIONS[-1].version

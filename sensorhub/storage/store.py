@@ -23,6 +23,7 @@ from typing import Any
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import real_lock
 from sensorhub.storage import history as queries
+from sensorhub.storage.files import private_database
 from sensorhub.storage.rollups import (
     COLUMNS,
     ROLLUPS,
@@ -66,14 +67,14 @@ class Store:
         self.written = 0
         self.dropped = 0
         self.write_error: str | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            private_database(self.path)
             self._writer = self.connect()
             migrate(self._writer)
             self._ids = dict(self._writer.execute("SELECT name, id FROM sensor_ids"))
             meta = dict(self._writer.execute("SELECT key, value FROM meta"))
             self._taken = int(meta.get("batch", 0))
-        except (sqlite3.DatabaseError, SchemaError) as error:
+        except (sqlite3.DatabaseError, SchemaError, OSError) as error:
             raise StoreError(f"cannot open database {self.path}: {error}") from error
         # retention runs on a clock that ignores wall-clock jumps (see trusted_now)
         wall = self._wall()

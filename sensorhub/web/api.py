@@ -13,7 +13,13 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from sensorhub.config import SensorConfig
 from sensorhub.readings import QUANTITIES
-from sensorhub.rights import Principal, anonymous_may_watch, visible_sensor, visible_sensors
+from sensorhub.rights import (
+    ANONYMOUS,
+    Principal,
+    anonymous_may_watch,
+    visible_sensor,
+    visible_sensors,
+)
 from sensorhub.web.auth import AuthError, request_principal
 from sensorhub.web.queries import BadRequestError, HistoryQuery, parse_history
 from sensorhub.web.snapshot import snapshot
@@ -131,16 +137,35 @@ def alerts() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Liveness for monitoring: counts only, no sensor data, no auth."""
+    """Liveness for monitoring: up/down and counts for anyone, details for the signed in.
+
+    Anyone (monitoring needs no login) gets the status and counts: sensors per state
+    among those the caller may see, so an anonymous caller learns nothing of private
+    rooms, and connected clients. A signed-in user or token also gets the state of
+    each of its sensors and the storage figures; an admin gets every sensor and the
+    security counters. A bad credential gets what anybody gets, never an error.
+    """
     web = current()
     h = web.hub
+    try:
+        principal = request_principal()
+    except AuthError:
+        principal = ANONYMOUS
     counts = {"ok": 0, "failing": 0, "offline": 0}
-    for state in h.poller.states():
+    details = {}
+    for s in visible_sensors(principal, h.config):
+        state = h.poller.state(s.id)
         counts[state.state] += 1
+        details[s.id] = state.state
     store = h.store
     degraded = store.write_error is not None
-    body = {"status": "degraded" if degraded else "ok", "sensors": counts,
-            "storage": {"pending": store.pending, "write_error": store.write_error,
-                        "batches": store.flushes},
-            "clients": len(web.clients)}
+    body: dict[str, Any] = {"status": "degraded" if degraded else "ok", "sensors": counts,
+                            "clients": len(web.clients)}
+    if not principal.anonymous:
+        body["sensor_states"] = details
+        body["storage"] = {"pending": store.pending, "write_error": store.write_error,
+                           "batches": store.flushes}
+    if principal.admin:
+        body["security"] = web.security_counters()
     return jsonify(body), 200
+

@@ -17,8 +17,9 @@ from sensorhub.rights import (
     visible_sensor,
     visible_sensors,
 )
-from sensorhub.web.auth import AuthError, session_principal, token_principal
+from sensorhub.web.auth import AuthError, client_address, session_principal, token_principal
 from sensorhub.web.broadcaster import batch_room_key, room_key
+from sensorhub.web.lifecycle import LIFECYCLE_EVENTS
 from sensorhub.web.queries import BadRequestError, parse_history
 from sensorhub.web.security import RateLimiter
 from sensorhub.web.snapshot import snapshot
@@ -43,16 +44,19 @@ def _connect_principal(web: Web, auth: Any) -> Principal:
 def init_socketio(socketio: SocketIO, web: Web) -> None:
     """Register every handler."""
     history_limit = RateLimiter(HISTORY_LIMIT, 10.0)
-    hub, clients = web.hub, web.clients
+    hub, clients, lifecycle = web.hub, web.clients, web.lifecycle
 
     @socketio.on("connect")
-    def on_connect(auth: Any = None) -> None:
+    def on_connect(auth: Any = None) -> dict[str, str] | None:
+        sid = request.sid  # type: ignore[attr-defined]
+        # a client's event named "connect" lands here too: it must change nothing
+        if not lifecycle.is_connect(sid, request.event["args"]):  # type: ignore[attr-defined]
+            return lifecycle.refuse("connect", sid)
         try:
             principal = _connect_principal(web, auth)
         except AuthError as error:
-            log.info("refused socket from %s: %s", request.remote_addr, error)
+            log.info("refused socket from %s: %s", client_address(), error)
             raise ConnectionRefusedError(str(error)) from None
-        sid = request.sid  # type: ignore[attr-defined]
         # {"batch": true} in auth: coalesced `readings` messages instead of `reading`
         batch = isinstance(auth, dict) and auth.get("batch") is True
         clients.add(sid, principal, batch=batch)  # a resync joins rooms of the same kind
@@ -60,10 +64,15 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
         for room_id in rooms_for(principal, hub.config):
             join_room(key(room_id))
         web.broadcaster.to_client(sid, "snapshot", snapshot(hub, web.boot, principal))
+        return None
 
     @socketio.on("disconnect")
-    def on_disconnect(reason: Any = None) -> None:
-        clients.remove(request.sid)  # type: ignore[attr-defined]
+    def on_disconnect(*_reason: Any) -> dict[str, str] | None:
+        sid = request.sid  # type: ignore[attr-defined]
+        if not lifecycle.is_disconnect(sid):  # a client's event named "disconnect"
+            return lifecycle.refuse("disconnect", sid)
+        clients.remove(sid)
+        return None
 
     @socketio.on("history")
     def on_history(data: Any = None) -> dict[str, Any]:
@@ -105,6 +114,8 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
 
     @socketio.on("*")
     def on_unknown(event: str, *args: Any) -> dict[str, str]:
+        if event in LIFECYCLE_EVENTS:  # the client side's lifecycle names
+            return lifecycle.refuse(event, request.sid)  # type: ignore[attr-defined]
         log.info("refused unknown event %r from %s", str(event)[:64],
                  request.sid)  # type: ignore[attr-defined]
         return {"error": "unknown event"}

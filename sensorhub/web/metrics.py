@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 
 from sensorhub.derived import absolute_humidity, dew_point
+from sensorhub.web.auth import client_address
 from sensorhub.web.state import Web, current
 
 #: quantity -> factor from sensorhub's unit to the exported base unit
@@ -144,8 +145,28 @@ def _collector(web: Web) -> Any:
                 for outcome in ("sent", "failed", "gave_up"):
                     sent.add_metric([name, outcome], getattr(courier, outcome))
             yield sent
+            yield from _security(web.security_counters())
 
     return HubCollector()
+
+
+def _security(counts: dict[str, int]) -> Iterator[Any]:
+    """The guards' counters (issue 12): refused lifecycle events, held-back logins."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    for name, help_ in (("lifecycle_events_refused",
+                         "Client events named like connect/disconnect, refused"),
+                        ("logins_throttled", "Login attempts refused: too many for the pair"),
+                        ("logins_busy", "Login attempts turned away: no turn to hash")):
+        counter = CounterMetricFamily(f"sensorhub_{name}", help_)
+        counter.add_metric([], counts[name])
+        yield counter
+    for name, help_ in (("password_hashes_running", "Password hashes running now"),
+                        ("password_hashes_peak", "Most password hashes ever run at once"),
+                        ("password_hashes_limit", "Password hashes allowed at once")):
+        gauge = GaugeMetricFamily(f"sensorhub_{name}", help_)
+        gauge.add_metric([], counts[name])
+        yield gauge
 
 
 def _registry() -> Any:
@@ -164,8 +185,8 @@ def _registry() -> Any:
 def _refusal(settings: Any) -> int | None:
     """403 for an address not allowed, 401 for a missing or wrong token, else None."""
     if settings.allow:
-        try:
-            address = ipaddress.ip_address(request.remote_addr or "")
+        try:  # behind a trusted proxy, the client's address, not the proxy's
+            address = ipaddress.ip_address(client_address())
         except ValueError:
             return 403
         if not any(address in network for network in settings.allow):

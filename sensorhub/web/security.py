@@ -1,8 +1,9 @@
-"""Secret key, CSRF tokens, login rate limits and security headers."""
+"""Secret key, CSRF tokens, rate limits, the client's address and security headers."""
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import os
 import secrets
@@ -15,6 +16,7 @@ from typing import Any
 
 from flask import Flask, Response, session
 
+from sensorhub.config.checker import Network
 from sensorhub.runtime import real_lock
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,36 @@ def csrf_ok(submitted: str | None) -> bool:
     """Whether a submitted form token matches the session's."""
     expected = session.get("csrf")
     return bool(expected and submitted) and hmac.compare_digest(str(expected), str(submitted))
+
+
+def client_address(peer: str | None, forwarded: str | None,
+                   trusted: tuple[Network, ...]) -> str:
+    """The client's address, as far as it can be trusted.
+
+    The peer's own address, unless the peer is a proxy named in
+    ``server.trusted_proxies``: then the right-most ``X-Forwarded-For`` entry that is
+    not itself a trusted proxy. Each proxy appends the address it saw, so everything
+    left of that entry came from the client and may be forged; a header from any other
+    peer is ignored for the same reason.
+    """
+    address = peer or "?"
+    if not trusted or not forwarded or not _among(address, trusted):
+        return address
+    for hop in reversed([h.strip() for h in forwarded.split(",")[-20:]]):
+        if not _among(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:  # not what a proxy writes: keep the peer's address
+                return address
+    return address
+
+
+def _among(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 class RateLimiter:

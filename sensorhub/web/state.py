@@ -12,8 +12,9 @@ from sensorhub.config import Config
 from sensorhub.hub import Hub
 from sensorhub.web.broadcaster import Broadcaster
 from sensorhub.web.clients import Clients
+from sensorhub.web.lifecycle import Lifecycle
 from sensorhub.web.reload import Reloader, ReloadResult
-from sensorhub.web.security import RateLimiter
+from sensorhub.web.throttle import HashGate, LoginThrottle
 
 EXTENSION = "sensorhub"
 
@@ -26,8 +27,9 @@ class Web:
     socketio: Any
     broadcaster: Broadcaster
     clients: Clients
-    login_by_client: RateLimiter = field(default_factory=lambda: RateLimiter(10, 300.0))
-    login_by_user: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300.0))
+    lifecycle: Lifecycle
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    hash_gate: HashGate = field(default_factory=HashGate)
     boot: str = field(default_factory=lambda: secrets.token_hex(4))
     first_password: str | None = None  # set when this start made the admin user
     reloader: Reloader = field(default_factory=Reloader)
@@ -40,6 +42,14 @@ class Web:
     def reload(self) -> ReloadResult:
         """Re-read config.yaml and run it without a restart (sensorhub.web.reload)."""
         return self.reloader.reload(self)
+
+    def security_counters(self) -> dict[str, int]:
+        """What the guards refused or held back since start (admin /healthz, /metrics)."""
+        gate = self.hash_gate
+        return {"lifecycle_events_refused": self.lifecycle.refused,
+                "logins_throttled": self.login_throttle.refused, "logins_busy": gate.busy,
+                "password_hashes_running": gate.running, "password_hashes_peak": gate.peak,
+                "password_hashes_limit": gate.limit}
 
 
 def current() -> Web:

@@ -7,13 +7,22 @@ import { $, PAGE, setConn } from './dom.js';
 import { backfill, load, markReady, onReading } from './sync.js';
 import { session, state } from './state.js';
 
-/** A kiosk's ?token=…, taken out of the address bar so it is not bookmarked or shared. */
+/** A kiosk's token: from /kiosk#token=… (a #fragment is never sent, so no server or
+    proxy log holds it) or an older link's ?token=…; taken out of the address bar so it
+    is not bookmarked or shared. */
 function takeToken() {
   const url = new URL(location.href);
-  const token = url.searchParams.get('token');
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const fromFragment = fragment.get('token');
+  const token = fromFragment || url.searchParams.get('token');
   if (token) {
     url.searchParams.delete('token');
-    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    let hash = url.hash;
+    if (fromFragment) {
+      fragment.delete('token');
+      hash = fragment.toString() ? `#${fragment}` : '';
+    }
+    history.replaceState(history.state, '', url.pathname + url.search + hash);
   }
   return token;
 }

@@ -289,6 +289,30 @@ def test_kiosk_token_from_the_address_bar(open_page: Any, server_factory: Any) -
     watch.assert_clean(page)
 
 
+def test_kiosk_link_keeps_its_token_out_of_every_request_line(open_page: Any,
+                                                              server_factory: Any) -> None:
+    """Issue 12 item 12: /kiosk#token=... (no room is public here, so nothing else
+    would show); the token travels only in the socket's connect packet and the
+    Authorization header, never in a URL a server or proxy could log."""
+    server = server_factory()
+    server.add_user("alice", rooms=("a",))
+    token = server.token("alice")
+    page, watch = open_page()
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("websocket", lambda socket: urls.append(socket.url))
+    page.goto(f"{server.url}/kiosk#token={token}")
+    page.wait_for_function(SETTLED)
+    rooms = "() => [...document.querySelectorAll('.room')].map((e) => e.dataset.room)"
+    assert page.evaluate(rooms) == ["a"]
+    assert page.locator(".who .user").inner_text() == "alice"
+    assert "token" not in page.url, "the token stayed in the address bar"
+    assert any("/socket.io/" in u for u in urls) and len(urls) > 5
+    leaked = [u for u in urls if token in u or "token=" in u]
+    assert not leaked, leaked
+    watch.assert_clean(page)
+
+
 def test_alerts_banner_history_and_sensor_health(open_page: Any, server_factory: Any) -> None:
     server = server_factory(sensors=[
         {"id": "a1", "name": "Bench", "room": "a", "driver": "mock", "interval": 0.2,

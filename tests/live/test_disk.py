@@ -63,9 +63,23 @@ def _children_without_file_override() -> Iterator[None]:
         subprocess.Popen = original  # type: ignore[misc]
 
 
+_ADMINS: dict[Path, dict[str, str]] = {}
+
+
+def admin_headers(server: LiveServer) -> dict[str, str]:
+    """An admin's token for the server's database, made once and before any trouble.
+
+    /healthz shows the storage figures to a credential only (issue 12 item 11).
+    """
+    if server.db_path not in _ADMINS:
+        server.add_user("health-admin", admin=True)
+        _ADMINS[server.db_path] = {"Authorization": f"Bearer {server.token('health-admin')}"}
+    return _ADMINS[server.db_path]
+
+
 def health(server: LiveServer) -> dict[str, Any]:
-    """The /healthz body."""
-    answer = requests.get(server.url + "/healthz", timeout=10)
+    """The /healthz body, as an admin sees it."""
+    answer = requests.get(server.url + "/healthz", headers=_ADMINS[server.db_path], timeout=10)
     assert answer.status_code == 200
     return answer.json()
 
@@ -143,6 +157,7 @@ def watchers() -> Iterator[list[Watcher]]:
 def test_unwritable_database_file(tmp_path: Path, async_mode: str,
                                   watchers: list[Watcher]) -> None:
     first = start_server(tmp_path, async_mode, rooms=ROOMS, sensors=SENSORS)
+    admin_headers(first)
     assert first.stop() == 0
     db = first.db_path
     db.chmod(0o444)  # e.g. restored from a backup with the wrong mode
@@ -167,6 +182,7 @@ def test_unwritable_database_file(tmp_path: Path, async_mode: str,
 
 def test_disk_full(tmp_path: Path, async_mode: str, watchers: list[Watcher]) -> None:
     server = start_server(tmp_path, async_mode, rooms=ROOMS, sensors=SENSORS)
+    admin_headers(server)
     try:
         viewer = Watcher(server)
         watchers.append(viewer)
@@ -192,6 +208,7 @@ def test_disk_full(tmp_path: Path, async_mode: str, watchers: list[Watcher]) -> 
 def test_database_locked_by_another_process(tmp_path: Path, async_mode: str,
                                             watchers: list[Watcher]) -> None:
     server = start_server(tmp_path, async_mode, rooms=ROOMS, sensors=SENSORS)
+    admin_headers(server)
     blocker = sqlite3.connect(server.db_path, timeout=0, isolation_level=None)
     try:
         viewer = Watcher(server)

@@ -71,7 +71,7 @@ def test_install_into_scratch_root_is_idempotent(bundle: Path, tmp_path: Path) -
     assert first.returncode == 0, first.stderr + first.stdout
     files = tree(root)
     expected = {
-        "etc/sensorhub/config.yaml": 0o644,
+        "etc/sensorhub/config.yaml": 0o640,  # may hold secrets (issue 12 item 10)
         "etc/systemd/system/sensorhub.service": 0o644,
         "opt/sensorhub/docs/protocol.md": 0o644,
         "opt/sensorhub/venv/bin/sensorhub": 0o755,
@@ -92,11 +92,14 @@ def test_install_into_scratch_root_is_idempotent(bundle: Path, tmp_path: Path) -
     assert "nothing changed" in second.stdout
     assert tree(root) == files
 
-    # an edited config survives an upgrade; uninstall keeps data unless --purge
+    # an edited config survives an upgrade (made private if an older release left it
+    # readable by all); uninstall keeps data unless --purge
     (root / "etc/sensorhub/config.yaml").write_text(config.replace("port: 5000", "port: 5050"))
+    (root / "etc/sensorhub/config.yaml").chmod(0o644)
     (root / "var/lib/sensorhub/sensorhub.db").write_text("data")
     assert run(INSTALL, "--prefix", root, "--offline", bundle).returncode == 0
     assert "port: 5050" in (root / "etc/sensorhub/config.yaml").read_text()
+    assert (root / "etc/sensorhub/config.yaml").stat().st_mode & 0o777 == 0o640
     removed = run(INSTALL, "--prefix", root, "--uninstall")
     assert removed.returncode == 0 and not (root / "opt/sensorhub").exists()
     assert not (root / "etc/systemd/system/sensorhub.service").exists()

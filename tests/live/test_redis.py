@@ -7,6 +7,7 @@ and real ``sensorhub run`` processes sharing one SQLite file, as on one Pi.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests import conftest
 from tests.clients import Watcher as Recorder
@@ -97,3 +99,32 @@ def test_reading_polled_by_one_process_reaches_a_client_of_another(
         wait_for(lambda: len(alice.of("reading")) >= count + 5, 10, "readings after takeover")
     finally:
         alice.close()
+
+
+def test_logout_cuts_its_sockets_here_at_once_and_in_the_other_process_within_5_s(
+        web: list[LiveServer]) -> None:
+    """Issue 12 items 5 and 6: one login, a dashboard open on each process; logging out
+    through the first ends the session server-side (main: the cookie stayed valid, so
+    neither socket was ever cut)."""
+    first, second = web
+    first.add_user("alice", rooms=("a",))
+    browser = first.login("alice")
+    cookie = first.cookie_header(browser)
+    here, there = Recorder(first, headers=cookie), Recorder(second, headers=cookie)
+    try:
+        page = browser.get(first.url + "/", timeout=10)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token and page.status_code == 200
+        answer = browser.post(first.url + "/logout", data={"csrf_token": token.group(1)},
+                              allow_redirects=False, timeout=10)
+        assert answer.status_code == 302
+        out = time.monotonic()
+        wait_for(lambda: not here.client.connected, 10, "the logging-out process's socket cut")
+        assert time.monotonic() - out < 1.0, "not at once in the process that logged out"
+        wait_for(lambda: not there.client.connected, 10, "the other process's socket cut")
+        assert time.monotonic() - out < 5.0
+        assert requests.get(second.url + "/api/sensors", headers=cookie,
+                            timeout=10).status_code == 401
+    finally:
+        here.close()
+        there.close()

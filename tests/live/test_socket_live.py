@@ -5,8 +5,9 @@ process, and run once per async mode (eventlet, threading):
 
 - the reason of a refused connection: Flask-SocketIO's test client only marks the
   socket disconnected, a real client reads the reason from ``connect_error``;
-- the server's own re-check loop (a task of the async mode, every 5 s), which the
-  in-process tier replaces by calling ``Clients.revalidate``;
+- the server's own re-check loop (a task of the async mode, every 4 s), which the
+  in-process tier replaces by calling ``Clients.revalidate``, for credentials ended
+  by another process (the command line);
 - the 64 KiB limit on a packet, enforced by the real engine.io transport (the test
   client hands packets to the server directly, past it);
 - ``readings`` batches, sent by a background task of the async mode after the
@@ -85,6 +86,32 @@ def test_the_server_disconnects_a_revoked_token_by_itself(
     assert until(lambda: not kiosk.client.connected, 15), (
         "revoked token's socket was not disconnected")
     assert other.client.connected
+
+
+def test_what_another_process_ends_is_cut_within_5_s_whatever_the_flush_interval(
+        server_factory: Callable[..., LiveServer], clients: list[Watcher]) -> None:
+    """Issue 12 item 5: the re-check keeps its own schedule, not the store's batches.
+
+    ``sensorhub token revoke`` and ``sensorhub user remove`` run in another process:
+    only the server's periodic re-check can notice.
+    """
+    server = server_factory(storage={"flush_interval": 30})
+    server.add_user("alice", rooms=("a",))
+    server.add_user("bob", rooms=("b",))
+    token_id, token = server.users.create_token("alice")
+    kiosk = connect(server, clients, auth={"token": token})
+    browser = connect(server, clients, headers=server.cookie_header(server.login("bob")))
+    bystander = connect(server, clients, auth={"token": server.token("alice")})
+    time.sleep(1.3)  # somewhere inside a re-check period, not at its start
+    server.users.revoke_token(token_id)
+    revoked = time.monotonic()
+    assert until(lambda: not kiosk.client.connected, 10), "the revoked token kept its socket"
+    assert time.monotonic() - revoked < 5.0
+    server.users.remove("bob")
+    removed = time.monotonic()
+    assert until(lambda: not browser.client.connected, 10), "the removed user kept a socket"
+    assert time.monotonic() - removed < 5.0
+    assert bystander.client.connected
 
 
 def test_an_oversized_packet_closes_only_its_own_connection(

@@ -160,9 +160,11 @@ def test_alert_rules_and_sections(tmp_path: Path) -> None:
     (GOOD + "metrics: {}\n", "config.yaml:8: metrics: set token:, allow: or both"),
     (GOOD + "metrics: {allow: [not-an-ip]}\n",
      "config.yaml:8: metrics.allow[0]: not an address or network"),
-    (GOOD + "metrics: {allow: []}\n", "config.yaml:8: metrics.allow: an empty list"),
-    (GOOD + "metrics: {token: 'a-long-scrape-token', allow: []}\n",
-     "config.yaml:8: metrics.allow: an empty list"),
+    # issue 12 item 7: an empty allow-list used to leave /metrics open to everyone
+    (GOOD + "metrics: {allow: []}\n", "config.yaml:8: metrics.allow: an empty list admits "
+                                      "nobody"),
+    (GOOD + "metrics:\n  token: a-long-scrape-token\n  allow: []\n",
+     "config.yaml:10: metrics.allow: an empty list admits nobody"),
 ])
 def test_bad_alert_config(tmp_path: Path, text: str, expected: str) -> None:
     found = problems(text, tmp_path)

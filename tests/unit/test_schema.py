@@ -38,7 +38,7 @@ def test_a_new_database_is_made_at_the_current_version(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "new.db")
     assert schema.version(conn) == schema.VERSION
     conn.close()
-    assert {"readings", "sensor_ids", "meta", "users", "tokens", "alerts",
+    assert {"readings", "sensor_ids", "meta", "users", "tokens", "sessions", "alerts",
             *schema.ROLLUPS.values()} <= tables(tmp_path / "new.db")
 
 
@@ -66,6 +66,13 @@ def test_a_database_from_0_1_0_upgrades_in_place_with_every_row(tmp_path: Path) 
     principal = users.principal_for_token(OLD_ADMIN_TOKEN)
     assert principal is not None and principal.admin and principal.name == "admin"
     assert [(t[1], t[2]) for t in users.tokens()] == [("admin", "script")]
+    # schema 3: each existing account got its own incarnation id; token ids kept and
+    # never reused from now on (alice's revoked kiosk token had the highest one)
+    uids = [u.uid for u in users.list()]
+    assert len(uids) == 2 and all(len(u) == 32 for u in uids) and len(set(uids)) == 2
+    kept = users.tokens()[0][0]
+    users.revoke_token(kept)
+    assert users.create_token("admin")[0] > kept
     alerts = AlertLog(store.connect).history()
     assert [(a["sensor"], a["cleared"] is None) for a in alerts] == [
         ("cellar", True), ("gh-air", False)]

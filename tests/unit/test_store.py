@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -230,3 +231,27 @@ def test_means_round_half_away_from_zero(tmp_path: Path) -> None:
     points = store.history("s1", T0, T0 + 3.999, max_points=3)["points"]
     assert [p[1] for p in points] == [20.01, -0.02]
     store.close()
+
+
+def test_database_and_its_companions_are_owner_only(tmp_path: Path) -> None:
+    """Issue 12 item 10: 0600 even under the usual shell umask 022, not just systemd's."""
+    old_umask = os.umask(0o022)
+    try:
+        store = Store(tmp_path / "data" / "s.db")
+        store.add(reading(T0))
+        store.flush()
+        files = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "data").iterdir()}
+        assert {"s.db", "s.db-wal", "s.db-shm"} <= set(files), files
+        assert set(files.values()) == {0o600}, {n: oct(m) for n, m in files.items()}
+        assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+        store.close()
+        # a file an older release left world-readable is tightened, never loosened
+        (tmp_path / "data" / "s.db").chmod(0o644)
+        Store(tmp_path / "data" / "s.db").close()
+        assert (tmp_path / "data" / "s.db").stat().st_mode & 0o777 == 0o600
+        (tmp_path / "data" / "s.db").chmod(0o444)
+        with contextlib.suppress(Exception):  # read-only: it may refuse to open, fine
+            Store(tmp_path / "data" / "s.db").close()
+        assert (tmp_path / "data" / "s.db").stat().st_mode & 0o777 == 0o400
+    finally:
+        os.umask(old_umask)

@@ -42,11 +42,50 @@ def test_short_password_and_duplicates_are_refused(users: Users) -> None:
 
 def test_password_change_invalidates_principal(users: Users) -> None:
     users.add("bob", "long-enough-password")
-    before = users.verify("bob", "long-enough-password").principal()
-    assert users.still_valid(before)
+    before = users.principal_for_token(users.create_token("bob")[1])
+    assert before is not None and users.still_valid(before)
     users.set_password("bob", "another-long-password")
     assert not users.still_valid(before)
     assert users.verify("bob", "long-enough-password") is None
+
+
+def test_revoked_token_ids_are_never_reused(users: Users) -> None:
+    """Issue 12 item 3: revoke the newest token, make another: it used to get the old id."""
+    users.add("kiosk", "long-enough-password")
+    first_id, first = users.create_token("kiosk")
+    held = users.principal_for_token(first)
+    assert held is not None
+    users.revoke_token(first_id)
+    second_id, second = users.create_token("kiosk")
+    assert second_id != first_id
+    assert not users.still_valid(held), "the revoked token's principal holds again"
+    assert users.principal_for_token(second) is not None
+
+
+def test_a_readded_user_is_another_account(users: Users) -> None:
+    """Issue 12 item 4: nothing issued to a removed user works for one added under its name."""
+    users.add("eve", "long-enough-password")
+    old = users.principal_for_token(users.create_token("eve")[1])
+    users.remove("eve")
+    users.add("eve", "long-enough-password", admin=True)
+    again = users.principal_for_token(users.create_token("eve")[1])
+    assert old is not None and again is not None and old.uid != again.uid
+    assert old.epoch == again.epoch == 0  # the generation alone cannot tell them apart
+    assert not users.still_valid(old)
+    assert users.still_valid(again)
+
+
+def test_credential_changes_are_announced(users: Users) -> None:
+    """Whoever watches (the web's client registry) hears of every ending at once."""
+    heard: list[int] = []
+    users.watch(lambda: heard.append(1))
+    users.add("ann", "long-enough-password")
+    token_id, _token = users.create_token("ann")
+    assert heard == []  # making things ends nothing
+    users.revoke_token(token_id)
+    users.set_password("ann", "another-long-password")
+    users.remove("ann")
+    assert len(heard) == 3
 
 
 def test_tokens_are_stored_hashed_and_revocable(users: Users, tmp_path: Path) -> None:

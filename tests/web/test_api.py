@@ -1,4 +1,4 @@
-"""HTTP routes in-process: rights, headers, static assets, login limits.
+"""HTTP routes in-process: rights, headers, static assets (logins: test_login.py).
 
 The Flask test client goes through the same WSGI stack a server calls (the security
 headers wrapper, Flask-SocketIO's middleware, Flask), with the readings taken by the
@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import logging
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -87,13 +87,38 @@ def test_csv_export_streams_every_reading(site: Site, client: FlaskClient) -> No
     assert denied.status_code == 404
 
 
-def test_healthz_needs_no_auth_and_leaks_nothing(client: FlaskClient) -> None:
+def test_healthz_needs_no_auth_and_leaks_nothing(site: Site, client: FlaskClient) -> None:
     answer = client.get("/healthz")
-    body = answer.get_json()
-    assert answer.status_code == 200 and body["status"] == "ok"
-    assert body["sensors"]["ok"] == 2
-    text = answer.get_data(as_text=True)
-    assert "a1" not in text and "temperature" not in text
+    assert answer.status_code == 200
+    assert answer.get_json() == {"status": "ok", "clients": 0,
+                                 "sensors": {"ok": 0, "failing": 0, "offline": 0}}
+    admin = client.get("/healthz", headers=site.bearer("root")).get_json()
+    assert admin["sensors"]["ok"] == 2 and admin["sensor_states"] == {"a1": "ok", "b1": "ok"}
+    assert admin["storage"]["write_error"] is None
+    assert admin["security"]["password_hashes_limit"] == 1
+
+
+def test_anonymous_health_says_nothing_of_private_rooms(make_site: Any) -> None:
+    """Issue 12 item 11: up/down and counts for anyone, details for a credential."""
+    site = make_site(rooms=[{"id": "lobby", "name": "Lobby", "public": True},
+                            {"id": "lab", "name": "Lab"}],
+                     sensors=[{"id": "hall", "room": "lobby", "driver": "mock", "interval": 1},
+                              {"id": "freezer", "room": "lab", "driver": "mock",
+                               "interval": 1, "options": {"fault_rate": 1.0}}])
+    site.poll(times=3)
+    site.web.hub.store.write_error = "cannot write /srv/lab-secrets/sensorhub.db"
+    anonymous = site.client().get("/healthz")
+    body, text = anonymous.get_json(), anonymous.get_data(as_text=True)
+    assert body == {"status": "degraded", "clients": 0,
+                    "sensors": {"ok": 1, "failing": 0, "offline": 0}}, body
+    assert "freezer" not in text and "lab-secrets" not in text
+    bad = site.client().get("/healthz", headers={"Authorization": "Bearer shb_nope"})
+    assert bad.status_code == 200 and bad.get_json() == body  # never an error, nor more
+    site.add_user("root", admin=True)
+    admin = site.client().get("/healthz", headers=site.bearer("root")).get_json()
+    assert admin["sensor_states"] == {"hall": "ok", "freezer": "failing"}
+    assert "lab-secrets" in admin["storage"]["write_error"]
+    site.web.hub.store.write_error = None
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/login", "/api/sensors", "/nope",
@@ -176,29 +201,6 @@ def test_login_redirect_stays_on_site(site: Site) -> None:
                                          "csrf_token": site.csrf(client),
                                          "next": "//evil.example/steal"})
     assert answer.status_code == 302 and answer.headers["Location"] == "/"
-
-
-def test_login_brute_force_is_slowed(site: Site, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    site.add_user("mallory", rooms=("a",))
-    client = site.client()
-    token = site.csrf(client)
-    statuses = []
-    for attempt in range(7):
-        answer = client.post("/login", data={"username": "mallory",
-                                             "password": f"guess{attempt}",
-                                             "csrf_token": token})
-        statuses.append(answer.status_code)
-    assert statuses[:5] == [401] * 5
-    assert statuses[5:] == [429, 429]
-    assert int(answer.headers["Retry-After"]) > 0
-    # even the right password is refused while the user is locked out
-    right = client.post("/login", data={"username": "mallory", "password": PASSWORD,
-                                        "csrf_token": token})
-    assert right.status_code == 429
-    assert "failed login for user 'mallory'" in caplog.text  # the log is being captured
-    assert "rate limit hit for user 'mallory'" in caplog.text
-    assert "guess" not in caplog.text and PASSWORD not in caplog.text
 
 
 def test_unauthenticated_dashboard_redirects_to_login(client: FlaskClient) -> None:

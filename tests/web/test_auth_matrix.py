@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import time
 
 import pytest
@@ -34,7 +35,15 @@ def callers(site: Site) -> list[Caller]:
         assert jar is not None, f"no session cookie for {name}"
         return {"Cookie": f"sensorhub_session={jar.value}"}
 
-    return make_callers(site.web.hub.users, cookie)
+    def logout(headers: dict[str, str]) -> None:
+        browser = site.client()  # a browser holding that cookie (the page updates it)
+        browser.set_cookie("sensorhub_session", headers["Cookie"].split("=", 1)[1])
+        page = browser.get("/").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token, "the dashboard has no logout form"
+        assert browser.post("/logout", data={"csrf_token": token.group(1)}).status_code == 302
+
+    return make_callers(site.web.hub.users, cookie, logout)
 
 
 @pytest.fixture
@@ -102,10 +111,16 @@ def test_http_matrix(site: Site, callers: list[Caller], bare: FlaskClient,
             expect_refused(caller, answer, "/api/alerts")
         else:
             assert {a["sensor"] for a in answer.get_json()["alerts"]} <= caller.visible
-        # open to all, but never sensor data
+        # open to all: counts of what the caller may see; ids and states only for a
+        # valid credential, the security counters only for an admin (issue 12 item 11)
         answer = get(caller, "/healthz")
-        text = answer.get_data(as_text=True)
-        assert answer.status_code == 200 and not [s for s in SENSORS if s in text]
+        body, text = answer.get_json(), answer.get_data(as_text=True)
+        mine = caller.visible or frozenset()
+        assert answer.status_code == 200 and sum(body["sensors"].values()) == len(mine)
+        assert not [s for s in SENSORS if s in text and s not in mine], caller.name
+        assert set(body.get("sensor_states", ())) == mine, caller.name
+        assert ("storage" in body) == (caller.visible is not None), caller.name
+        assert ("security" in body) == (mine == set(SENSORS)), caller.name
         for path in ("/login", "/static/nope.js", "/nope", "/metrics"):
             get(caller, path)
         # the dashboard page: a session user gets it, everyone else the login page

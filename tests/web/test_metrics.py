@@ -174,3 +174,21 @@ def test_metrics_off_by_default_and_allow_list(make_site: Any) -> None:
     assert inside.status_code == 200
     here = make_site(sensors=sensors(0), extra={"metrics": {"allow": ["127.0.0.1"]}})
     assert here.client().get("/metrics").status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_allow_list_sees_the_client(make_site: Any) -> None:
+    """Issue 12 item 8: behind nginx every scrape came from 127.0.0.1, so
+    ``allow: [127.0.0.1]`` let every client on the LAN through the proxy."""
+    server = {"host": "127.0.0.1", "port": 5000, "async_mode": "threading",
+              "trusted_proxies": ["127.0.0.1"]}
+    site = make_site(sensors=sensors(0), extra={"server": server,
+                                                "metrics": {"allow": ["127.0.0.1", "10.0.0.9"]}})
+
+    def scrape(peer: str, forwarded: str) -> int:
+        return site.client().get("/metrics", environ_base={"REMOTE_ADDR": peer},
+                                 headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert scrape("127.0.0.1", "192.168.1.50") == 403  # a LAN client through nginx
+    assert scrape("127.0.0.1", "10.0.0.9") == 200  # Prometheus through nginx
+    assert scrape("192.168.1.50", "10.0.0.9") == 403  # its own header: ignored
+    assert site.client().get("/metrics").status_code == 200  # on the Pi, no proxy
