@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sensorhub.config.alerts import AlertRule
+from sensorhub.config.limits import Limits
 from sensorhub.config.metrics import MetricsConfig
 from sensorhub.config.mqtt import HomeAssistantConfig, MqttConfig, NodeConfig
 
@@ -24,6 +25,7 @@ class ServerConfig:
     session_hours: float = 24.0 * 30
     message_queue: str | None = None  # redis://...: several web processes share rooms
     leader_ttl: float = 10.0  # seconds a dead poller holds the lock before a standby polls
+    limits: Limits = field(default_factory=Limits)  # the limit keys, also under server:
 
 
 @dataclass(frozen=True)
