@@ -12,6 +12,7 @@ from sensorhub.config import Config
 from sensorhub.hub import Hub
 from sensorhub.web.broadcaster import Broadcaster
 from sensorhub.web.clients import Clients
+from sensorhub.web.limits import WebLimits
 from sensorhub.web.security import RateLimiter
 
 EXTENSION = "sensorhub"
@@ -25,6 +26,7 @@ class Web:
     socketio: Any
     broadcaster: Broadcaster
     clients: Clients
+    limits: WebLimits  # history/export per client and user, the web query gate
     login_by_client: RateLimiter = field(default_factory=lambda: RateLimiter(10, 300.0))
     login_by_user: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300.0))
     boot: str = field(default_factory=lambda: secrets.token_hex(4))
