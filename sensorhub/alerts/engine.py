@@ -6,6 +6,8 @@ decides when an alert fires or clears, records each episode in the state databas
 event to the dashboard, the GPIO alarm outputs (sensorhub.alerts.outputs) and the
 channels (sensorhub.alerts.channels, each behind a sensorhub.alerts.dispatch task). Nothing it
 does blocks the poller: database writes and webhook posts run off the event loop.
+A transition is decided and announced whatever the disk does; writing it to the log
+is retried until it is stored (sensorhub.alerts.journal).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from sensorhub.alerts.channels import open_channel
 from sensorhub.alerts.dispatch import Dispatcher
+from sensorhub.alerts.journal import Journal
 from sensorhub.alerts.log import AlertLog
 from sensorhub.alerts.outputs import AlarmOutputs
 from sensorhub.config import Config, SensorConfig
@@ -33,6 +36,13 @@ __all__ = ["OFFLINE", "AlertEngine", "AlertLog"]
 
 
 @dataclass
+class _Episode:
+    """One firing of an alert; ``id`` is its alert-log row once that is stored."""
+
+    id: int | None = None
+
+
+@dataclass
 class _Watch:
     """What the engine knows about one (sensor, kind)."""
 
@@ -40,13 +50,13 @@ class _Watch:
     kind: str
     rule: AlertRule | None  # None for the offline alert
     pending_since: float | None = None  # monotonic time the condition started to hold
-    alert_id: int | None = None
+    episode: _Episode | None = None  # while firing
     since: float | None = None
     value: float | None = None
 
     @property
     def firing(self) -> bool:
-        return self.alert_id is not None
+        return self.episode is not None
 
     def threshold(self) -> float | None:
         return self.rule.threshold if self.rule else self.sensor.offline_after
@@ -67,6 +77,7 @@ class AlertEngine:
                  wall_clock: Callable[[], float] = time.time) -> None:
         self.log = log_store
         self.runtime = runtime
+        self.journal = Journal(log_store, runtime)
         self._emit = emit
         self._outputs = AlarmOutputs(gpio)
         self._mono = monotonic
@@ -84,7 +95,8 @@ class AlertEngine:
         for row in log_store.active():  # alerts that were firing when we stopped
             watch = self._watches.get((row["sensor"], row["kind"]))
             if watch is not None:
-                watch.alert_id, watch.since, watch.value = row["id"], row["since"], row["value"]
+                watch.episode = _Episode(row["id"])
+                watch.since, watch.value = row["since"], row["value"]
 
     def start(self) -> None:
         """Set alarm outputs to match the restored state; start the webhook sender."""
@@ -93,11 +105,13 @@ class AlertEngine:
                 self._drive(watch.rule)
         for dispatcher in self._dispatchers:
             dispatcher.start()
+        self.journal.start()
 
     def stop(self) -> None:
-        """Stop the webhook sender."""
+        """Stop the webhook sender; try once more to store transitions still waiting."""
         for dispatcher in self._dispatchers:
             dispatcher.stop()
+        self.journal.stop()
 
     # -- sink ------------------------------------------------------------------------
     def on_reading(self, reading: Reading) -> None:
@@ -135,19 +149,28 @@ class AlertEngine:
 
     # -- transitions -----------------------------------------------------------------
     def _fire(self, watch: _Watch, value: float | None, ts: float) -> None:
-        s = watch.sensor
-        watch.alert_id = self.runtime.run_blocking(
-            lambda: self.log.open(s.id, s.room, watch.kind, ts, value, watch.threshold()))
+        s, kind, threshold = watch.sensor, watch.kind, watch.threshold()
+        episode = watch.episode = _Episode()
         watch.since, watch.value = ts, value
-        log.warning("alert %s on sensor %s firing (value %s, threshold %s)", watch.kind, s.id,
-                    value, watch.threshold())
+        log.warning("alert %s on sensor %s firing (value %s, threshold %s)", kind, s.id,
+                    value, threshold)
+
+        def store(alert_log: AlertLog) -> None:
+            episode.id = alert_log.open(s.id, s.room, kind, ts, value, threshold)
+
+        self.journal.record(store)
         self._announce(watch, watch.message("firing", value, ts))
 
     def _clear(self, watch: _Watch, value: float | None, ts: float) -> None:
-        alert_id = watch.alert_id
-        assert alert_id is not None
-        self.runtime.run_blocking(lambda: self.log.close(alert_id, ts, value))
-        watch.alert_id = None
+        episode = watch.episode
+        assert episode is not None
+        watch.episode = None
+
+        def store(alert_log: AlertLog) -> None:
+            if episode.id is not None:  # None: its firing was dropped, never stored
+                alert_log.close(episode.id, ts, value)
+
+        self.journal.record(store)  # after the firing: the journal keeps the order
         log.info("alert %s on sensor %s cleared (value %s)", watch.kind, watch.sensor.id, value)
         self._announce(watch, watch.message("cleared", value, ts))
         watch.since = watch.value = None
