@@ -105,8 +105,22 @@ class RawSocketIO:
                 return packet
         raise AssertionError(f"no {prefix} in {limit} packets")
 
-    def drain_in_background(self) -> threading.Thread:
-        """Read (and discard) everything the server sends until it closes the socket."""
+    def drain_in_background(self, raw: bool = False) -> threading.Thread:
+        """Read (and discard) everything the server sends until it closes the socket.
+
+        ``raw``: bytes straight off the TCP socket, no websocket parsing (cheap for
+        this test process: the server's answers are what is measured); ``received``
+        then counts bytes and nothing answers the server's pings.
+        """
+        def drain_raw() -> None:
+            try:
+                while chunk := self.ws.sock.recv(1 << 20):
+                    self.received += len(chunk)
+            except OSError:
+                pass
+            finally:
+                self.closed.set()
+
         def drain() -> None:
             try:
                 while True:
@@ -122,7 +136,7 @@ class RawSocketIO:
             finally:
                 self.closed.set()
 
-        thread = threading.Thread(target=drain, daemon=True)
+        thread = threading.Thread(target=drain_raw if raw else drain, daemon=True)
         thread.start()
         return thread
 

@@ -46,23 +46,30 @@ def start(tmp_path: Path, async_mode: str, **config: object) -> LiveServer:
     return start_server(tmp_path, async_mode, rooms=ROOMS, sensors=SENSORS, **config)
 
 
-def assert_live_cadence(viewer: Watcher, since: float, until: float) -> None:
-    """Live readings arrived on time in [since, until] (monotonic)."""
+def live_gap(viewer: Watcher, since: float, until: float) -> float:
+    """The longest time in [since, until] (monotonic) without a live reading arriving."""
     live = [t for t in viewer.arrived("reading") if since <= t <= until]
     gap = max_gap([since, *live, until])
     print(f"longest gap between live readings: {gap:.2f} s ({len(live)} readings)")
-    assert gap <= 2 * INTERVAL, f"live readings stopped for {gap:.2f} s"
+    return gap
 
 
-def assert_all_stored(server: LiveServer, since: float, until: float) -> None:
-    """Every reading of [since, until] (wall clock) was stored: stop the server, look.
+def stored_hole(server: LiveServer, since: float, until: float) -> float:
+    """The longest time in [since, until] (wall clock) without a stored reading.
 
-    SIGTERM writes every accepted reading, so a hole means the poller did not read.
+    Stops the server first: SIGTERM writes every accepted reading, so a hole means
+    the poller did not read.
     """
     assert server.stop() == 0, server.log()
     stored = stored_times(server.db_path, "a1", since, until)
     hole = max_gap([since, *stored, until])
     print(f"longest hole in the stored history: {hole:.2f} s")
+    return hole
+
+
+def assert_cadence(gap: float, hole: float) -> None:
+    """Another client's live readings kept their pace, and the poller read on time."""
+    assert gap <= 2 * INTERVAL, f"live readings stopped for {gap:.2f} s"
     assert hole <= 2 * INTERVAL, f"{hole:.2f} s without a stored reading"
 
 
@@ -97,29 +104,51 @@ def test_idle_connections_lock_nobody_out(tmp_path: Path, async_mode: str) -> No
     assert "Traceback" not in server.log()
 
 
+def settled_rss(pid: int) -> float:
+    """The server's RSS in MiB once it stops moving (at most 5 s of sampling)."""
+    last = rss_kib(pid)
+    for _ in range(10):
+        time.sleep(0.5)
+        now = rss_kib(pid)
+        if abs(now - last) < 256:
+            return now / 1024
+        last = now
+    return last / 1024
+
+
+ATTACKS = {  # announced attachments, frame size: each must end in a disconnect
+    "the issue's: 99,999 announced, 60 KiB frames": (99_999, 60 * 1024),
+    "99,999 announced, frames under the message limit": (99_999, 15 * 1024),
+    "4 announced (allowed), more bytes than an event may hold": (4, 15 * 1024),
+}
+
+
 def test_attachment_flood_is_cut_off(tmp_path: Path, async_mode: str) -> None:
-    """99,999 announced attachments, then 60 KiB frames: the server's RSS stays put."""
+    """Binary events announcing attachments, then frames: the server's RSS stays put.
+
+    Before the limits, 500 frames of 60 KiB added 30-42 MiB, and every frame more.
+    """
     server = start(tmp_path, async_mode)
-    attacker = None
+    viewer = Watcher(server)
     try:
-        viewer = Watcher(server)
         time.sleep(1.0)  # settle: the first readings, history and pages are in memory
-        before = rss_kib(server.proc.pid)
-        attacker = RawSocketIO(server)
-        attacker.drain_in_background()
-        frame = b"\x00" * 60 * 1024
-        header = '4599999-["x",{"_placeholder":true,"num":0}]'
-        sent = attacker.flood([header, *(frame for _ in range(500))], seconds=15)
-        time.sleep(1.0)
-        grown = (rss_kib(server.proc.pid) - before) / 1024
-        print(f"{sent} packets sent, RSS grew by {grown:.1f} MiB")
-        assert grown < 8, f"RSS grew by {grown:.1f} MiB ({sent} packets sent)"
-        assert attacker.closed.wait(10), f"still connected after {sent} frames"
-        assert viewer.client.connected
-        viewer.close()
-    finally:
-        if attacker is not None:
+        pid = server.proc.pid
+        before = settled_rss(pid)
+        for what, (announced, size) in ATTACKS.items():
+            attacker = RawSocketIO(server)
+            attacker.drain_in_background()
+            header = f'45{announced}-["x",{{"_placeholder":true,"num":0}}]'
+            sent = attacker.flood([header, *(b"\x00" * size for _ in range(1000))],
+                                  seconds=15)
+            closed = attacker.closed.wait(10)
             attacker.close()
+            grown = settled_rss(pid) - before
+            print(f"{what}: {sent} packets sent, RSS {grown:+.1f} MiB in all")
+            assert closed, f"{what}: still connected after {sent} packets"
+        assert grown < 8, f"RSS grew by {grown:.1f} MiB"
+        assert viewer.client.connected
+    finally:
+        viewer.close()
         assert server.stop() == 0, server.log()
     assert "Traceback" not in server.log()
 
@@ -138,14 +167,14 @@ def test_event_flood_does_not_stop_live_readings(tmp_path: Path, async_mode: str
         time.sleep(5.0)  # the server may still be working through what it was sent
         until, wall1 = time.monotonic(), time.time()
         print(f"{sent} events sent in {until - since:.1f} s")
-        assert_live_cadence(viewer, since, until)
+        gap = live_gap(viewer, since, until)
         assert attacker.closed.wait(10), "a persistent abuser stays connected"
         logged = server.log()[log_before:]
         assert len(logged) < 5000, f"{len(logged)} bytes of log for one flood"
         attacker.close()
     finally:
         viewer.close()
-    assert_all_stored(server, wall0, wall1)
+    assert_cadence(gap, stored_hole(server, wall0, wall1))
     assert "Traceback" not in server.log()
 
 
@@ -167,26 +196,30 @@ def test_history_flood_does_not_starve_polling(tmp_path: Path, async_mode: str) 
     try:
         attackers = [RawSocketIO(server) for _ in range(5)]
         for attacker in attackers:
-            attacker.drain_in_background()
+            attacker.drain_in_background(raw=True)
         time.sleep(1.0)
         since, wall0 = time.monotonic(), time.time()
         request = json.dumps({"sensor": "a1", "since": time.time() - 86_400,
                               "max_points": 10_000})
         for attacker in attackers:
             attacker.flood((f'42{n}["history",{request}]' for n in range(20)), seconds=5)
-        # the answers (and refusals) come back; wait for them, at most 30 s
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and sum(a.acks for a in attackers) < 100:
-            time.sleep(0.2)
-        time.sleep(2 * INTERVAL)
+        # answers (and refusals) come back until a quiet 2 s (live readings go on: a few
+        # hundred bytes a second), at most 40 s
+        deadline, total = time.monotonic() + 40, 0
+        while time.monotonic() < deadline:
+            time.sleep(2.0)
+            total, before = sum(a.received for a in attackers), total
+            if total - before < 20_000:
+                break
         until, wall1 = time.monotonic(), time.time()
-        print(f"{sum(a.acks for a in attackers)} answers in {until - since:.1f} s")
-        assert_live_cadence(viewer, since, until)
+        print(f"{sum(a.received for a in attackers) / 1e6:.1f} MB of answers in "
+              f"{until - since:.1f} s")
+        gap = live_gap(viewer, since, until)
     finally:
         for attacker in attackers:
             attacker.close()
         viewer.close()
-    assert_all_stored(server, wall0, wall1)
+    assert_cadence(gap, stored_hole(server, wall0, wall1))
     assert "Traceback" not in server.log()
 
 
@@ -205,6 +238,7 @@ def test_stalled_export_does_not_grow_the_wal(tmp_path: Path, async_mode: str) -
         stalled.connect(("127.0.0.1", server.port))
         stalled.sendall(b"GET /api/export.csv?sensor=a1&since=0 HTTP/1.1\r\n"
                         b"Host: 127.0.0.1\r\n\r\n")
+        asked = time.monotonic()
         time.sleep(2.0)  # the server fills the buffers and blocks on the send
         with contextlib.closing(sqlite3.connect(server.db_path, timeout=10,
                                                 isolation_level=None)) as other:
@@ -214,8 +248,10 @@ def test_stalled_export_does_not_grow_the_wal(tmp_path: Path, async_mode: str) -
                 other.execute("DELETE FROM filler")
         wal = Path(str(server.db_path) + "-wal").stat().st_size / 2**20
         print(f"WAL after 16 MiB of commits under a stalled export: {wal:.1f} MiB")
-        assert wal < 6, f"the WAL grew to {wal:.1f} MiB"
+        # SQLite checkpoints at 4 MiB (1000 pages); a commit or two more may land first
+        assert wal < 8, f"the WAL grew to {wal:.1f} MiB"
         # the server gives up on the stalled client after send_timeout (5 s here)
+        time.sleep(max(0.0, asked + 5 + 3 - time.monotonic()))
         stalled.settimeout(30)
         got = 0
         while chunk := stalled.recv(1 << 16):
