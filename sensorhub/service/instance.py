@@ -49,8 +49,8 @@ class InstanceLock:
             who = f"PID {holder}" if holder.isdigit() else "web processes sharing a message queue"
             raise StartError(f"sensorhub is already running on {self.path.with_suffix('')} "
                              f"({who}); stop it first, or use another storage.path") from None
+        os.ftruncate(fd, 0)  # whoever held it last is gone
         if not shared:  # shared holders are several: none of them can name itself here
-            os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
