@@ -37,6 +37,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 1024 * 1024
 LISTENING = "sensorhub listening on"
+#: Every simulated client of a benchmark connects from 127.0.0.1: lift the limits per
+#: client address (and per user) that would otherwise cap one load generator. The
+#: limits cost the same whatever their values (docs/configuration.md#limits).
+LOAD_GENERATOR_LIMITS = {"max_connections": 2000, "max_connections_per_client": 2000,
+                         "history_limit": 1_000_000, "history_limit_per_user": 1_000_000}
 
 if str(ROOT) not in sys.path:  # `python bench/x.py` from anywhere
     sys.path.insert(0, str(ROOT))
@@ -252,7 +257,8 @@ def start_sensorhub(directory: Path, async_mode: str, *, rooms: Sequence[str] = 
     port = port or free_port()
     sensors = sensors if sensors is not None else mock_sensors(rooms, 1, 2.0)
     config = {
-        "server": {"host": HOST, "port": port, "async_mode": async_mode},
+        "server": {"host": HOST, "port": port, "async_mode": async_mode,
+                   **LOAD_GENERATOR_LIMITS},
         "storage": {"path": "data/bench.db", "retention_days": 400,
                     "flush_interval": flush_interval},
         "rooms": [{"id": r, "name": f"Room {r}", **({"public": True} if public else {})}

@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import LOAD_GENERATOR_LIMITS  # noqa: E402  (needs the path above)
+
 MAX_MINUTES = 360.0
 ROOMS = ("greenhouse", "cellar", "closet", "lab")
 PROFILES = ("greenhouse", "cellar", "closet", "lab")
@@ -68,7 +70,8 @@ def write_config(directory: Path, port: int, async_mode: str, sensors: int,
     import yaml
 
     config = {
-        "server": {"host": "127.0.0.1", "port": port, "async_mode": async_mode},
+        "server": {"host": "127.0.0.1", "port": port, "async_mode": async_mode,
+                   **LOAD_GENERATOR_LIMITS},
         "storage": {"path": "data/soak.db", "flush_interval": flush_interval},
         "rooms": [{"id": r, "name": r.title()} for r in ROOMS],
         "sensors": [{

@@ -22,8 +22,6 @@ if TYPE_CHECKING:  # imported lazily: eventlet must monkey-patch before flask lo
 
 log = logging.getLogger(__name__)
 
-MAX_EVENT_BYTES = 64 * 1024
-
 
 def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
                on_cycle: Callable[[str], None] | None = None) -> tuple[Flask, SocketIO]:
@@ -42,7 +40,10 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     from sensorhub.web import api, assets, auth, events, metrics, notify, security, views
     from sensorhub.web.broadcaster import Broadcaster
     from sensorhub.web.clients import Clients
+    from sensorhub.web.encoded import PacketJSON
+    from sensorhub.web.eventguard import EventGuard
     from sensorhub.web.lifecycle import Lifecycle
+    from sensorhub.web.limits import WebLimits
     from sensorhub.web.resync import resync_socket
     from sensorhub.web.state import EXTENSION, Web
 
@@ -55,20 +56,27 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.server.session_hours),
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
+        DEBUG=False,  # never, whatever FLASK_DEBUG says: no traceback reaches a client
     )
+    limits = config.server.limits
+    # async_handlers=False: a client's events are handled one at a time in its own
+    # reader task, so one client cannot start thousands of handlers at once
     socketio = SocketIO(app, async_mode=config.server.async_mode,
-                        max_http_buffer_size=MAX_EVENT_BYTES, logger=False,
-                        engineio_logger=False, message_queue=config.server.message_queue,
-                        channel="sensorhub")
+                        max_http_buffer_size=limits.max_event_bytes, async_handlers=False,
+                        json=PacketJSON, logger=False, engineio_logger=False,
+                        message_queue=config.server.message_queue, channel="sensorhub")
     runtime = SocketIORuntime(socketio)
     broadcaster = Broadcaster(socketio)
     hub = assemble(config, runtime, sinks=[broadcaster, *sinks],
                    emit_alert=broadcaster.on_alert, on_cycle=on_cycle)
     web = Web(hub=hub, socketio=socketio, broadcaster=broadcaster,
               clients=Clients(hub.users, socketio, runtime),
-              lifecycle=Lifecycle(socketio.server))
+              lifecycle=Lifecycle(socketio.server),
+              limits=WebLimits(limits, runtime))
     web.clients.on_rights_changed = partial(resync_socket, web)
     app.extensions[EXTENSION] = web
+    EventGuard(socketio, limits, web.limits.log)
+    app.register_error_handler(500, _internal_error)
 
     security.init_app(app)
     assets.init_app(app, ROOT / "static")
@@ -84,6 +92,11 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
         hub.start()
         web.clients.start()
     return app, socketio
+
+
+def _internal_error(error: Exception) -> tuple[dict[str, str], int]:
+    """A bug answers one line; the traceback goes to the server's log only."""
+    return {"error": "internal error"}, 500
 
 
 def bootstrap_admin(users: Users, password_file: Path) -> str | None:

@@ -37,6 +37,15 @@ def real_lock() -> Any:
     return original.Lock() if original is not None else threading.Lock()
 
 
+def gate(slots: int) -> threading.BoundedSemaphore:
+    """A bound on how many callers may be inside at once (``acquire(timeout=)``).
+
+    Made after eventlet's monkey patching (``sensorhub run`` patches first), it is a
+    green semaphore: a task waiting at the gate lets the others run.
+    """
+    return threading.BoundedSemaphore(slots)
+
+
 class Event(Protocol):
     """The part of threading.Event the app uses."""
 

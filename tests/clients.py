@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ class Watcher:
                  headers: dict[str, str] | None = None, wait: float = 15.0) -> None:
         self.client = socketio.Client(reconnection=False)
         self.events: list[tuple[str, Any]] = []
+        self.arrivals: list[tuple[str, float]] = []  # (event, time.monotonic()) as received
         self.lock = threading.Lock()
         self.snapshot = threading.Event()
 
@@ -42,6 +44,7 @@ class Watcher:
         def catch_all(event: str, data: Any = None) -> None:
             with self.lock:
                 self.events.append((event, data))
+                self.arrivals.append((event, time.monotonic()))
             if event == "snapshot":
                 self.snapshot.set()
 
@@ -53,6 +56,11 @@ class Watcher:
         """Payloads received for one event, in order."""
         with self.lock:
             return [d for e, d in self.events if e == event]
+
+    def arrived(self, event: str) -> list[float]:
+        """When each ``event`` arrived (time.monotonic()), in order."""
+        with self.lock:
+            return [t for e, t in self.arrivals if e == event]
 
     def close(self) -> None:
         """Disconnect (never raises)."""

@@ -64,10 +64,12 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 def write_config(directory: Path, *, rooms: list[dict[str, Any]] | None = None,
                  sensors: list[dict[str, Any]] | None = None, async_mode: str = "threading",
                  port: int = 5000, storage: dict[str, Any] | None = None,
+                 server: dict[str, Any] | None = None,
                  extra: dict[str, Any] | None = None) -> Path:
-    """Write a config.yaml for a test and return its path."""
+    """Write a config.yaml for a test and return its path (``server``: more server keys)."""
     data: dict[str, Any] = {
-        "server": {"host": "127.0.0.1", "port": port, "async_mode": async_mode},
+        "server": {"host": "127.0.0.1", "port": port, "async_mode": async_mode,
+                   **(server or {})},
         "storage": {"path": "data/test.db", "retention_days": 30, "flush_interval": 0.5,
                     **(storage or {})},
         "rooms": rooms if rooms is not None else DEFAULT_ROOMS,

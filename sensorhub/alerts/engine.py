@@ -7,6 +7,8 @@ notifications it queues (sensorhub.alerts.notifier, in the same transaction), an
 hands the event to the dashboard and the GPIO alarm outputs
 (sensorhub.alerts.outputs). Nothing it does blocks the poller: database writes run
 off the event loop, and each channel's courier delivers from the outbox on its own.
+A transition is decided and announced whatever the disk does; writing it (and the
+notifications that go with it) is retried until it is stored (sensorhub.alerts.journal).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sensorhub.alerts.journal import Journal
 from sensorhub.alerts.log import AlertLog
 from sensorhub.alerts.notifier import Notifier
 from sensorhub.alerts.outbox import Outbox
@@ -34,6 +37,13 @@ __all__ = ["OFFLINE", "AlertEngine", "AlertLog"]
 
 
 @dataclass
+class _Episode:
+    """One firing of an alert; ``id`` is its alert-log row once that is stored."""
+
+    id: int | None = None
+
+
+@dataclass
 class _Watch:
     """What the engine knows about one (sensor, kind)."""
 
@@ -41,14 +51,14 @@ class _Watch:
     kind: str
     rule: AlertRule | None  # None for the offline alert
     pending_since: float | None = None  # monotonic time the condition started to hold
-    alert_id: int | None = None
+    episode: _Episode | None = None  # while firing
     since: float | None = None
     value: float | None = None
     retired: bool = False  # a reload removed its rule or sensor
 
     @property
     def firing(self) -> bool:
-        return self.alert_id is not None
+        return self.episode is not None
 
     def threshold(self) -> float | None:
         return self.rule.threshold if self.rule else self.sensor.offline_after
@@ -74,6 +84,7 @@ class AlertEngine:
                  notifier: Notifier | None = None) -> None:
         self.log = log_store
         self.runtime = runtime
+        self.journal = Journal(log_store, runtime)
         self._emit = emit
         self._outputs = AlarmOutputs(gpio)
         self._mono = monotonic
@@ -88,7 +99,8 @@ class AlertEngine:
         for row in log_store.active():  # alerts that were firing when we stopped
             watch = self._watches.get((row["sensor"], row["kind"]))
             if watch is not None:
-                watch.alert_id, watch.since, watch.value = row["id"], row["since"], row["value"]
+                watch.episode = _Episode(row["id"])
+                watch.since, watch.value = row["since"], row["value"]
 
     def start(self) -> None:
         """Set alarm outputs to match the restored state; start delivering notifications."""
@@ -98,11 +110,13 @@ class AlertEngine:
                 self._drive(watch.rule)
         if self.notifier is not None:
             self.notifier.start(self.firing_events)
+        self.journal.start()
 
     def stop(self) -> None:
-        """Stop delivering notifications (what is queued stays queued)."""
+        """Stop delivering notifications (what is queued stays queued); store what waits."""
         if self.notifier is not None:
             self.notifier.stop()
+        self.journal.stop()
 
     def reconfigure(self, config: Config) -> None:
         """Follow a reloaded config: watch new rules and sensors, drop removed ones.
@@ -181,39 +195,55 @@ class AlertEngine:
 
     # -- transitions -----------------------------------------------------------------
     def _fire(self, watch: _Watch, value: float | None, ts: float) -> None:
-        s = watch.sensor
+        s, kind, threshold = watch.sensor, watch.kind, watch.threshold()
         message = watch.message("firing", value, ts)
         queue, queued = self._queue(message, ts, watch.severity)
-        watch.alert_id = self.runtime.run_blocking(
-            lambda: self.log.open(s.id, s.room, watch.kind, ts, value, watch.threshold(),
-                                  then=queue))
+        episode = watch.episode = _Episode()
         watch.since, watch.value = ts, value
-        log.warning("alert %s on sensor %s firing (value %s, threshold %s)", watch.kind, s.id,
-                    value, watch.threshold())
-        self._announce(watch, message, queued)
+        log.warning("alert %s on sensor %s firing (value %s, threshold %s)", kind, s.id,
+                    value, threshold)
+
+        def store(alert_log: AlertLog) -> Callable[[], None]:
+            episode.id = alert_log.open(s.id, s.room, kind, ts, value, threshold, then=queue)
+            return lambda: self._deliver(queued)
+
+        self.journal.record(store)
+        self._announce(watch, message)
         if watch.retired:  # a reload removed it while this was being recorded
             self._end(watch)
 
     def _clear(self, watch: _Watch, value: float | None, ts: float) -> None:
-        alert_id = watch.alert_id
-        assert alert_id is not None
+        episode = watch.episode
+        assert episode is not None
         message = watch.message("cleared", value, ts)
         queue, queued = self._queue(message, watch.since or ts, watch.severity)
-        self.runtime.run_blocking(lambda: self.log.close(alert_id, ts, value, then=queue))
-        watch.alert_id = None
+        watch.episode = None
+
+        def store(alert_log: AlertLog) -> Callable[[], None] | None:
+            if episode.id is None:  # its firing was dropped, never stored
+                return None
+            alert_log.close(episode.id, ts, value, then=queue)
+            return lambda: self._deliver(queued)
+
+        self.journal.record(store)  # after the firing: the journal keeps the order
         log.info("alert %s on sensor %s cleared (value %s)", watch.kind, watch.sensor.id, value)
-        self._announce(watch, message, queued)
+        self._announce(watch, message)
         watch.since = watch.value = None
 
     def _end(self, watch: _Watch) -> None:
         """End the alert of a watch a reload removed (no notification)."""
-        alert_id, ts = watch.alert_id, self._wall()
-        assert alert_id is not None
-        self.runtime.run_blocking(lambda: self.log.close(alert_id, ts, None))
-        watch.alert_id = None
+        episode, ts = watch.episode, self._wall()
+        assert episode is not None
+        watch.episode = None
+
+        def store(alert_log: AlertLog) -> None:
+            if episode.id is not None:
+                alert_log.close(episode.id, ts, None)
+
+        self.journal.record(store)
         log.info("alert %s on sensor %s ended: a reload removed its rule or sensor",
                  watch.kind, watch.sensor.id)
-        self._announce(watch, watch.message("cleared", None, ts), [])
+        self._announce(watch, watch.message("cleared", None, ts))
         watch.since = watch.value = None
 
     def _queue(self, message: dict[str, Any], started: float, severity: str
@@ -228,7 +258,12 @@ class AlertEngine:
             queued.extend(notifier.queue_in(conn, event))
         return queue, queued
 
-    def _announce(self, watch: _Watch, message: dict[str, Any], queued: list[str]) -> None:
+    def _deliver(self, queued: list[str]) -> None:
+        """Wake the couriers of the channels a stored transition queued messages for."""
+        if self.notifier is not None and queued:
+            self.notifier.wake(queued)
+
+    def _announce(self, watch: _Watch, message: dict[str, Any]) -> None:
         if self._emit is not None:
             try:
                 self._emit(message)
@@ -236,8 +271,6 @@ class AlertEngine:
                 log.exception("could not push an alert")
         if watch.rule is not None and watch.rule.output_pin is not None:
             self._drive(watch.rule)
-        if self.notifier is not None and queued:
-            self.notifier.wake(queued)
 
     def _drive(self, rule: AlertRule) -> None:
         """Set an alarm output: active while any rule using that pin is firing."""
@@ -253,9 +286,10 @@ class AlertEngine:
 
     def firing_events(self) -> list[dict[str, Any]]:
         """Every firing alert as a notification event (for reminders)."""
-        return [{**w.message("firing", w.value, w.since or 0.0), "id": w.alert_id,
+        return [{**w.message("firing", w.value, w.since or 0.0), "id": w.episode.id,
                  "started": w.since, "severity": w.severity}
-                for w in list(self._watches.values()) if w.firing]
+                for w in list(self._watches.values())
+                if w.episode is not None and w.episode.id is not None]  # stored ones
 
     def firing(self) -> list[tuple[str, str, str]]:
         """(sensor, room, kind) of every firing alert."""

@@ -18,10 +18,11 @@ from sensorhub.config.checker import (
     Problem,
     describe,
     in_range,
-    networks,
     one_of,
     positive,
 )
+from sensorhub.config.limits import KEYS as LIMIT_KEYS
+from sensorhub.config.limits import parse_limits
 from sensorhub.config.metrics import parse_metrics
 from sensorhub.config.model import (
     Config,
@@ -40,7 +41,7 @@ NUM = (int, float)
 TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "notify", "metrics", "mqtt",
             "node", "homeassistant", "hardware")
 SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours",
-               "message_queue", "leader_ttl", "trusted_proxies")
+               "message_queue", "leader_ttl", *LIMIT_KEYS)
 STORAGE_KEYS = ("path", "retention_days", "flush_interval")
 ROOM_KEYS = ("id", "name", "public")
 GPIO_KEYS = ("backend",)
@@ -109,8 +110,7 @@ def _server(c: Checker, node: yaml.Node | None, base: Path) -> ServerConfig:
         message_queue=c.get(n, "message_queue", "server", (str, type(None)), None,
                             check_queue_url),
         leader_ttl=c.get(n, "leader_ttl", "server", NUM, d.leader_ttl, in_range(1, 300)),
-        trusted_proxies=networks(c, n["trusted_proxies"], "server.trusted_proxies")
-        if "trusted_proxies" in n else (),
+        limits=parse_limits(c, n),
     )
 
 

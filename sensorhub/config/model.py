@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sensorhub.config.alerts import AlertRule
-from sensorhub.config.checker import Network
+from sensorhub.config.limits import Limits, Network
 from sensorhub.config.metrics import MetricsConfig
 from sensorhub.config.mqtt import HomeAssistantConfig, MqttConfig, NodeConfig
 from sensorhub.config.routes import NotifyConfig
@@ -26,8 +26,12 @@ class ServerConfig:
     session_hours: float = 24.0 * 30
     message_queue: str | None = None  # redis://...: several web processes share rooms
     leader_ttl: float = 10.0  # seconds a dead poller holds the lock before a standby polls
-    # proxies whose X-Forwarded-For names the client (login throttling, logs, sessions)
-    trusted_proxies: tuple[Network, ...] = ()
+    limits: Limits = field(default_factory=Limits)  # the limit keys, also under server:
+
+    @property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        """Proxies whose X-Forwarded-For names the client (a limit key under server:)."""
+        return self.limits.trusted_proxies
 
 
 @dataclass(frozen=True)

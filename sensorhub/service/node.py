@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -20,11 +21,18 @@ def run_node(config: Config, *, log_level: str = "INFO") -> int:
     """Poll and publish until SIGTERM/SIGINT; return the exit status."""
     from sensorhub.hub import assemble
     from sensorhub.runtime import ThreadingRuntime
+    from sensorhub.service.instance import InstanceLock, StartError
 
     setup_logging(log_level)
     if config.mqtt is None or config.node is None:
         log.error("%s: node mode needs an mqtt: and a node: section", config.source)
         return 2
+    lock = InstanceLock(config.storage.path)  # held until the process ends
+    try:
+        lock.acquire()
+    except StartError as error:
+        print(error, file=sys.stderr, flush=True)
+        return 1
     hub = assemble(config, ThreadingRuntime(), alerts=False)  # the hub alerts, not nodes
     stop = threading.Event()
 

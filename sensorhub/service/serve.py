@@ -3,11 +3,15 @@
 We run the WSGI server ourselves (rather than ``socketio.run``) so that READY=1 goes
 to systemd only once the port accepts connections, and so that SIGTERM flushes every
 accepted reading and exits 0. SIGHUP re-reads the config (sensorhub.service.reload).
+Before anything else the process takes the database's
+instance lock and the port (sensorhub.service.instance): a second instance, or a
+port taken by another program, ends here with one line and status 1. Every
+connection passes the connection guard (sensorhub.service.guard); Flask's debug mode
+is never on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -43,12 +47,22 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         eventlet.monkey_patch()
         from eventlet import tpool
 
-        # a hung DHT read holds a worker thread; keep enough for every sensor plus the store
-        tpool.set_num_threads(max(20, 2 * len(config.sensors) + 4))
+        tpool.set_num_threads(_worker_threads(config))
     from drivers.registry import DRIVER_SPECS
+    from sensorhub.service.instance import InstanceLock, StartError, bind, listen
+
+    lock = InstanceLock(config.storage.path)
+    try:  # several web processes sharing a message queue share one database on purpose
+        lock.acquire(shared=server.message_queue is not None)
+        sock = bind(server.host, server.port)
+    except StartError as error:
+        print(error, file=sys.stderr, flush=True)
+        return 1
     from sensorhub.app import create_app
     from sensorhub.config import load_config
+    from sensorhub.service.guard import ConnectionGuard
     from sensorhub.service.reload import handle_reloads
+    from sensorhub.service.servers import eventlet_server, threading_server
     from sensorhub.service.systemd import PollerWatchdog, allowances, notify, watchdog_interval
     from sensorhub.web.state import EXTENSION
 
@@ -74,16 +88,22 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
         log.info("received %s; stopping", signal.Signals(signum).name)
         stop.set()
 
-    if server.async_mode == "eventlet":
-        listener, run_server = _eventlet_server(app, server.host, server.port)
-    else:
-        listener, run_server = _threading_server(app, server.host, server.port)
+    try:
+        listen(sock, server.host, server.port)
+    except StartError as error:  # another server bound the port while we started
+        print(error, file=sys.stderr, flush=True)
+        hub.store.close()
+        return 1
+    guard = ConnectionGuard(server.limits)
+    make_server = eventlet_server if server.async_mode == "eventlet" else threading_server
+    close_listener, run_server = make_server(app, sock, guard)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
     reloads = handle_reloads(web, stop, lambda path: overridden(load_config(path)),
                              watchdog=watchdog, ping_every=interval)
     web.clients.start()
     _start_polling(hub, leader, stop, status, None if polled else interval)
+    hub.runtime.spawn(guard.run, stop)
     hub.runtime.spawn(run_server)
     url_host = "127.0.0.1" if server.host in ("0.0.0.0", "::") else server.host
     log.info("sensorhub listening on http://%s:%d/ (%s mode, %d sensors)", url_host,
@@ -105,7 +125,8 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None,
     hub.stop()
     if leader is not None:
         leader.release()  # after the poller stopped: never two at once
-    listener.close()
+    close_listener()
+    lock.release()  # after the poller stopped and the database closed
     logging.shutdown()
     sys.stdout.flush()
     return status[0]
@@ -140,42 +161,12 @@ def _start_polling(hub: Any, leader: Any, stop: Any, status: list[int],
     hub.runtime.spawn(leader.run, stop, hub.start, lost, standby)
 
 
-def _no_delay(listener: Any) -> None:
-    """Send every write at once (TCP_NODELAY; Linux hands it on to accepted sockets).
+def _worker_threads(config: Config) -> int:
+    """Size eventlet's thread pool so a sensor read never waits for a free thread.
 
-    eventlet's WSGI server writes a response's headers and body separately, and
-    Nagle's algorithm then holds the body back until the client acknowledges the
-    headers, which a delayed ACK puts off by 40 ms: every /api/history answer and
-    every websocket message sent right behind another one waited that long.
+    A hung DHT read holds a worker thread: two per sensor plus the store's writes
+    are the poller's share. Web queries get ``web_queries`` more, and never more
+    than that (sensorhub.web.limits), so they cannot take the poller's threads;
+    logins and alert writes get a few spare.
     """
-    import socket
-
-    with contextlib.suppress(OSError):  # not TCP (a Unix socket): nothing to do
-        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def _eventlet_server(app: Any, host: str, port: int) -> tuple[Any, Any]:
-    import eventlet
-    import eventlet.wsgi
-
-    listener = eventlet.listen((host, port))
-    _no_delay(listener)
-
-    def run() -> None:
-        eventlet.wsgi.server(listener, app, log_output=False, log=logging.getLogger("wsgi"))
-
-    return listener, run
-
-
-def _threading_server(app: Any, host: str, port: int) -> tuple[Any, Any]:
-    from werkzeug.serving import make_server
-
-    server = make_server(host, port, app, threaded=True)
-    _no_delay(server.socket)
-
-    class Listener:
-        def close(self) -> None:
-            server.shutdown()
-            server.server_close()
-
-    return Listener(), server.serve_forever
+    return max(20, 2 * len(config.sensors) + 4) + config.server.limits.web_queries + 4

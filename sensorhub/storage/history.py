@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from sensorhub.readings import QUANTITIES, Reading
@@ -35,6 +35,11 @@ BASE_FIELDS = ("ts", "temperature", "humidity", "temperature_min", "temperature_
                "humidity_min", "humidity_max")
 #: appended for a sensor that also measures pressure or CO2
 EXTRA_FIELDS = ("pressure", "pressure_min", "pressure_max", "co2", "co2_min", "co2_max")
+
+
+def _now(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` right here (export_rows' default ``run``)."""
+    return fn()
 
 
 def _width(quantities: Sequence[str]) -> int:
@@ -190,38 +195,52 @@ def _query(conn: sqlite3.Connection, sid: int, since_ms: int, until_ms: int, ste
                         {**params, "lo": points_within[0], "hi": points_within[1]})
 
 
-def export_rows(store: Store, sensor: str, since: float, until: float, chunk: int = 5000
+def export_rows(store: Store, sensor: str, since: float, until: float, chunk: int = 5000,
+                run: Callable[[Callable[[], Any]], Any] | None = None
                 ) -> Iterator[tuple[float | None, ...]]:
     """``(ts, temperature, humidity, pressure, co2)`` of every reading in a range.
 
-    Unflushed readings are included; oldest first.
+    Unflushed readings are included; oldest first. Each chunk of ``chunk`` rows is
+    read in its own short read transaction (through ``run``, e.g. off the event
+    loop), never across a yield: a consumer that stalls holds no snapshot, so SQLite
+    can keep checkpointing and the WAL does not grow behind it.
     """
     last = int(since * 1000) - 1
     until_ms = int(until * 1000)
+    while True:
+        rows, last, unflushed = (run or _now)(
+            partial(_export_chunk, store, sensor, last, until_ms, chunk))
+        yield from rows
+        if unflushed is not None:  # the database had no more: memory has the rest
+            for r in unflushed:
+                if last < round(r.ts * 1000) <= until_ms:
+                    yield (r.ts, *(r.value(q) for q in QUANTITIES))
+            return
+
+
+def _export_chunk(store: Store, sensor: str, after_ms: int, until_ms: int, chunk: int
+                  ) -> tuple[list[tuple[float | None, ...]], int, list[Reading] | None]:
+    """The stored rows of one chunk after ``after_ms``, the time of its last row (ms),
+    and for the last chunk the unflushed readings its snapshot lacks (else None)."""
     inflight, pending, taken = store.unflushed(sensor)  # before the database: see _not_in
     sid = store.sensor_key(sensor)
-    committed = -1
+    committed, rows = -1, []
     if sid is not None:
         with store.reader() as conn:
-            conn.execute("BEGIN")  # one snapshot over every chunk
+            conn.execute("BEGIN")  # the batch number and the rows from one snapshot
             try:
                 committed = _committed_batch(conn)
-                while True:
-                    rows = conn.execute(
-                        f"SELECT ts, {', '.join(COLUMNS)} FROM readings WHERE sensor = ? "
-                        "AND ts > ? AND ts <= ? ORDER BY ts LIMIT ?",
-                        (sid, last, until_ms, chunk)).fetchall()
-                    for row in rows:
-                        yield (row[0] / 1000, *(unit(v) for v in row[1:]))
-                    if rows:
-                        last = rows[-1][0]
-                    if len(rows) < chunk:
-                        break
+                rows = conn.execute(
+                    f"SELECT ts, {', '.join(COLUMNS)} FROM readings WHERE sensor = ? "
+                    "AND ts > ? AND ts <= ? ORDER BY ts LIMIT ?",
+                    (sid, after_ms, until_ms, chunk)).fetchall()
             finally:
                 conn.execute("COMMIT")
-    for r in _not_in(committed, inflight, pending, taken):
-        if last < round(r.ts * 1000) <= until_ms:
-            yield (r.ts, *(r.value(q) for q in QUANTITIES))
+    values = [(row[0] / 1000, *(unit(v) for v in row[1:])) for row in rows]
+    last = rows[-1][0] if rows else after_ms
+    if len(rows) == chunk:
+        return values, last, None
+    return values, last, _not_in(committed, inflight, pending, taken)
 
 
 def _committed_batch(conn: sqlite3.Connection) -> int:

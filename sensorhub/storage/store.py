@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -287,10 +287,11 @@ class Store:
         """Readings of one sensor in [since, until], at most ``max_points`` buckets."""
         return queries.history(self, sensor, since, until, max_points, quantities)
 
-    def export_rows(self, sensor: str, since: float, until: float, chunk: int = 5000
+    def export_rows(self, sensor: str, since: float, until: float, chunk: int = 5000,
+                    run: Callable[[Callable[[], Any]], Any] | None = None
                     ) -> Iterator[tuple[float | None, ...]]:
-        """``(ts, temperature, humidity, pressure, co2)`` of every reading in a range."""
-        return queries.export_rows(self, sensor, since, until, chunk)
+        """Every reading in a range, a short read transaction a chunk (via ``run``)."""
+        return queries.export_rows(self, sensor, since, until, chunk, run)
 
     def count(self) -> int:
         """Readings on disk."""

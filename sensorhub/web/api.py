@@ -21,6 +21,8 @@ from sensorhub.rights import (
     visible_sensors,
 )
 from sensorhub.web.auth import AuthError, request_principal
+from sensorhub.web.encoded import Preencoded
+from sensorhub.web.limits import LimitError, client_address
 from sensorhub.web.queries import BadRequestError, HistoryQuery, parse_history
 from sensorhub.web.snapshot import snapshot
 from sensorhub.web.state import current
@@ -40,6 +42,16 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> tuple[Response, int]:
     return jsonify(error=str(error)), error.status
+
+
+@bp.errorhandler(LimitError)
+def _limit_error(error: LimitError) -> tuple[Response, int, dict[str, str]]:
+    return (jsonify(error=str(error)), error.status,
+            {"Retry-After": str(max(1, round(error.retry_after)))})
+
+
+def _client() -> str:
+    return client_address(request.environ, current().limits.limits)
 
 
 def _principal() -> Principal:
@@ -76,19 +88,33 @@ def sensors() -> Response:
 @bp.get("/api/history")
 def history() -> Response:
     """Downsampled history of one sensor (docs/protocol.md)."""
-    query, sensor = _query(_principal())
-    h = current().hub
-    result = h.runtime.run_blocking(lambda: h.store.history(
-        query.sensor, query.since, query.until, query.max_points, sensor.quantities))
-    return jsonify(result)
+    principal = _principal()
+    web = current()
+    try:
+        query, sensor = _query(principal)
+    except ApiError:
+        web.limits.history(_client(), principal)  # a bad request counts once
+        raise
+    # per client address and per user, never per connection; big answers cost more
+    web.limits.history(_client(), principal, query.max_points)
+    store = web.hub.store
+    answer = web.limits.query(lambda: Preencoded.of(store.history(  # encoded off the loop
+        query.sensor, query.since, query.until, query.max_points, sensor.quantities)))
+    return Response(answer.text, mimetype="application/json")
 
 
 @bp.get("/api/export.csv")
 def export_csv() -> Response:
-    """Every stored reading of one sensor in a range, streamed as CSV."""
+    """Every stored reading of one sensor in a range, streamed as CSV.
+
+    Each chunk is read in its own short transaction, through the query gate, so a
+    client that reads slowly holds neither a database snapshot nor a query slot.
+    """
     principal = _principal()
     query, sensor = _query(principal, {"since": 0})
-    store = current().hub.store
+    web = current()
+    store, limits, client = web.hub.store, web.limits, _client()
+    limits.check_export(client, principal)
     # temperature and humidity always (as before), pressure and CO2 when measured
     shown = [i for i, q in enumerate(QUANTITIES) if i < 2 or q in sensor.quantities]
 
@@ -96,14 +122,16 @@ def export_csv() -> Response:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["sensor", "time_utc", "epoch", *(CSV_COLUMNS[i] for i in shown)])
-        for ts, *values in store.export_rows(query.sensor, query.since, query.until):
-            stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            writer.writerow([query.sensor, stamp, f"{ts:.3f}",
-                             *("" if values[i] is None else values[i] for i in shown)])
-            if buffer.tell() > 16384:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+        with limits.exporting(client, principal):  # running for as long as it streams
+            for ts, *values in store.export_rows(query.sensor, query.since, query.until,
+                                                 run=limits.query):
+                stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                writer.writerow([query.sensor, stamp, f"{ts:.3f}",
+                                 *("" if values[i] is None else values[i] for i in shown)])
+                if buffer.tell() > 16384:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
         yield buffer.getvalue()
 
     filename = f"{query.sensor}.csv"
@@ -130,7 +158,7 @@ def alerts() -> Response:
     if since != since or since in (float("inf"), float("-inf")):
         raise ApiError(400, "since must be finite")
     log_store = h.alerts.log if h.alerts is not None else None
-    rows = [] if log_store is None else h.runtime.run_blocking(
+    rows = [] if log_store is None else current().limits.query(
         lambda: log_store.history(visible, since, limit))
     return jsonify({"alerts": rows})
 

@@ -19,15 +19,14 @@ from sensorhub.rights import (
 )
 from sensorhub.web.auth import AuthError, client_address, session_principal, token_principal
 from sensorhub.web.broadcaster import batch_room_key, room_key
+from sensorhub.web.encoded import Preencoded
 from sensorhub.web.lifecycle import LIFECYCLE_EVENTS
-from sensorhub.web.queries import BadRequestError, parse_history
-from sensorhub.web.security import RateLimiter
+from sensorhub.web.limits import LimitError
+from sensorhub.web.queries import BadRequestError, HistoryQuery, parse_history
 from sensorhub.web.snapshot import snapshot
 from sensorhub.web.state import Web
 
 log = logging.getLogger(__name__)
-
-HISTORY_LIMIT = 60  # history requests per client per 10 s (a dashboard asks one per sensor)
 
 
 def _connect_principal(web: Web, auth: Any) -> Principal:
@@ -43,8 +42,8 @@ def _connect_principal(web: Web, auth: Any) -> Principal:
 
 def init_socketio(socketio: SocketIO, web: Web) -> None:
     """Register every handler."""
-    history_limit = RateLimiter(HISTORY_LIMIT, 10.0)
-    hub, clients, lifecycle = web.hub, web.clients, web.lifecycle
+    hub, clients, lifecycle, limits = web.hub, web.clients, web.lifecycle, web.limits
+    client = client_address  # this request's address, through a trusted proxy
 
     @socketio.on("connect")
     def on_connect(auth: Any = None) -> dict[str, str] | None:
@@ -75,26 +74,33 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
         return None
 
     @socketio.on("history")
-    def on_history(data: Any = None) -> dict[str, Any]:
+    def on_history(data: Any = None) -> dict[str, Any] | Preencoded:
         sid = request.sid  # type: ignore[attr-defined]
         principal = clients.get(sid)
         if principal is None:
             return {"error": "not connected"}
-        if history_limit.retry_after(sid) > 0:
-            return {"error": "too many requests"}
-        history_limit.hit(sid)
         try:
-            query = parse_history(data, time.time())
+            query: HistoryQuery | None = parse_history(data, time.time())
         except BadRequestError as error:
-            log.info("bad history request from %s: %s", sid, error)
-            return {"error": f"bad request: {error}"}
+            query, problem = None, error
+        try:  # per client address and per user, never per socket; big answers cost more
+            limits.history(client(), principal, query.max_points if query else 0)
+        except LimitError as error:
+            return {"error": str(error)}
+        if query is None:
+            limits.log.note(client(), "bad request", "bad history request from %s (%s): %s",
+                            client(), sid, problem)
+            return {"error": f"bad request: {problem}"}
         sensor = visible_sensor(principal, query.sensor, hub.config)
         if sensor is None:
             log.info("history for %r refused to %s (%s)", query.sensor, sid, principal.name)
             return {"error": "unknown sensor"}
         store = hub.store
-        return hub.runtime.run_blocking(lambda: store.history(
-            query.sensor, query.since, query.until, query.max_points, sensor.quantities))
+        try:  # encoded in the worker thread too: a big answer never holds the event loop
+            return limits.query(lambda: Preencoded.of(store.history(
+                query.sensor, query.since, query.until, query.max_points, sensor.quantities)))
+        except LimitError as error:
+            return {"error": str(error)}
 
     @socketio.on("alert_history")
     def on_alert_history(data: Any = None) -> dict[str, Any]:
@@ -108,16 +114,18 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
         if hub.alerts is None:
             return {"alerts": []}
         log_store = hub.alerts.log
-        rows = hub.runtime.run_blocking(
-            lambda: log_store.history(visible, 0.0, min(max(limit, 1), 500)))
+        try:
+            rows = limits.query(lambda: log_store.history(visible, 0.0, min(max(limit, 1), 500)))
+        except LimitError as error:
+            return {"error": str(error)}
         return {"alerts": rows}
 
     @socketio.on("*")
     def on_unknown(event: str, *args: Any) -> dict[str, str]:
         if event in LIFECYCLE_EVENTS:  # the client side's lifecycle names
             return lifecycle.refuse(event, request.sid)  # type: ignore[attr-defined]
-        log.info("refused unknown event %r from %s", str(event)[:64],
-                 request.sid)  # type: ignore[attr-defined]
+        limits.log.note(client(), "unknown event", "refused unknown event %r from %s (%s)",
+                        str(event)[:64], client(), request.sid)  # type: ignore[attr-defined]
         return {"error": "unknown event"}
 
     @socketio.on_error_default

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_SPAN = 10 * 366 * 86400.0  # a request for 100 years is clamped to the last ten
+LATEST = 253402300799.0  # 9999-12-31T23:59:59Z: times past it fit no date or SQLite integer
 DEFAULT_MAX_POINTS = 1000
 MAX_POINTS = 10_000
 
@@ -49,6 +50,8 @@ def parse_history(data: Any, now: float) -> HistoryQuery:
         raise BadRequestError("since is required")
     since = _number(data["since"], "since")
     until = now if data.get("until") is None else _number(data["until"], "until")
+    if not 0 <= until <= LATEST:
+        raise BadRequestError("until must be a time between 1970 and 9999 (epoch seconds)")
     if since > until:
         raise BadRequestError("since is after until")
     since = max(since, until - MAX_SPAN)

@@ -13,6 +13,7 @@ from sensorhub.hub import Hub
 from sensorhub.web.broadcaster import Broadcaster
 from sensorhub.web.clients import Clients
 from sensorhub.web.lifecycle import Lifecycle
+from sensorhub.web.limits import WebLimits
 from sensorhub.web.reload import Reloader, ReloadResult
 from sensorhub.web.throttle import HashGate, LoginThrottle
 
@@ -28,6 +29,7 @@ class Web:
     broadcaster: Broadcaster
     clients: Clients
     lifecycle: Lifecycle
+    limits: WebLimits  # history/export per client and user, the web query gate
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     hash_gate: HashGate = field(default_factory=HashGate)
     boot: str = field(default_factory=lambda: secrets.token_hex(4))

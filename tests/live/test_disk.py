@@ -224,3 +224,47 @@ def test_database_locked_by_another_process(tmp_path: Path, async_mode: str,
     finally:
         blocker.close()
         server.stop(signal.SIGKILL)
+
+
+def test_alert_clears_live_on_a_full_disk(tmp_path: Path, async_mode: str,
+                                          watchers: list[Watcher]) -> None:
+    """An alert that clears while the disk is full is pushed at once, stored later.
+
+    The sensor is unplugged from 3 to 9 s after start: it goes offline (the alert
+    fires and is stored), the disk fills, the sensor comes back (the alert clears:
+    the dashboard must hear it now), the disk frees (the clear must reach the log).
+    """
+    sensors = [{**SENSORS[0], "offline_after": 1.0,
+                "options": {"seed": 1, "outage_after": 3, "outage_for": 6}}]
+    server = start_server(tmp_path, async_mode, rooms=ROOMS, sensors=sensors)
+    try:
+        admin_headers(server)  # made while the disk has room
+        viewer = Watcher(server)
+        watchers.append(viewer)
+        wait_for(lambda: viewer.of("alert"), 15, "the offline alert")
+        assert viewer.of("alert")[0]["state"] == "firing", viewer.of("alert")
+        stored = requests.get(server.url + "/api/alerts", timeout=10).json()["alerts"]
+        assert stored and stored[0]["cleared"] is None, stored
+        pid = server.proc.pid
+        _soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        wal = Path(str(server.db_path) + "-wal").stat().st_size
+        assert server.log_path.stat().st_size < wal - 32768  # the log may still grow
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (wal, hard))  # the WAL may not grow
+        try:
+            wait_for(lambda: len(viewer.of("alert")) >= 2, 20, "the alert to clear live")
+            assert viewer.of("alert")[1]["state"] == "cleared", viewer.of("alert")
+            wait_for(lambda: health(server)["storage"]["write_error"], 10,
+                     "the readings that came back to hit the full disk too")
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
+
+        def cleared_in_log() -> bool:
+            rows = requests.get(server.url + "/api/alerts", timeout=10).json()["alerts"]
+            return bool(rows) and rows[0]["cleared"] is not None
+
+        wait_for(cleared_in_log, 20, "the clear to be stored once the disk has room")
+        assert len(viewer.of("alert")) == 2, viewer.of("alert")  # each change pushed once
+        assert "cannot record alert" in server.log()
+    finally:
+        server.stop(signal.SIGKILL)
+    assert "Traceback" not in server.log()

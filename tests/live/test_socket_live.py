@@ -8,8 +8,8 @@ process, and run once per async mode (eventlet, threading):
 - the server's own re-check loop (a task of the async mode, every 4 s), which the
   in-process tier replaces by calling ``Clients.revalidate``, for credentials ended
   by another process (the command line);
-- the 64 KiB limit on a packet, enforced by the real engine.io transport (the test
-  client hands packets to the server directly, past it);
+- the limit on a packet (server.max_event_bytes, 16 KiB), enforced by the real
+  engine.io transport (the test client hands packets to the server directly, past it);
 - ``readings`` batches, sent by a background task of the async mode after the
   coalescing window while the poller's own tasks run.
 """
@@ -118,7 +118,7 @@ def test_an_oversized_packet_closes_only_its_own_connection(
         live_server: LiveServer, clients: list[Watcher]) -> None:
     bystander = connect(live_server, clients, auth={"token": live_server.token("alice")})
     rogue = connect(live_server, clients, auth={"token": live_server.token("alice")})
-    huge = {"sensor": "a1", "since": 0, "pad": "x" * 200_000}  # beyond the 64 KiB limit
+    huge = {"sensor": "a1", "since": 0, "pad": "x" * 200_000}  # beyond the 16 KiB limit
     with contextlib.suppress(socketio.exceptions.SocketIOError):
         rogue.client.emit("history", huge)
     before = len(bystander.of("reading"))

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sensorhub.config import Config, ConfigError, parse_config
+from sensorhub.readings import Reading
+from sensorhub.storage.store import Store
 from sensorhub.web.queries import MAX_POINTS, MAX_SPAN, BadRequestError, HistoryQuery, parse_history
 
 EXAMPLES = int(os.environ.get("SENSORHUB_FUZZ_EXAMPLES", "300"))
@@ -73,6 +77,37 @@ def test_parse_history_known_hostile_values() -> None:
         check_history({"sensor": "a1", "since": value})
         check_history({"sensor": "a1", "since": 0, "until": value})
         check_history({"sensor": "a1", "since": 0, "max_points": value})
+
+
+times = (st.floats(allow_nan=False) | st.integers(min_value=-(10**20), max_value=10**20)
+         | st.sampled_from(["1e308", "-1e308", "1e16", "253402300799", "-0", "1e-300"]))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A small store with readings of a1, the sensor every query below asks for."""
+    made = Store(tmp_path_factory.mktemp("fuzz") / "db.sqlite")
+    for i in range(20):
+        made.add(Reading("a1", "a", NOW - 100 + 5 * i, i, 20.0, 50.0))
+    made.flush()
+    yield made
+    made.close()
+
+
+@FUZZ
+@given(since=times, until=times | st.none(), max_points=st.integers(-5, 10**6) | st.none())
+def test_every_query_that_parses_runs(store: Store, since: Any, until: Any,
+                                      max_points: Any) -> None:
+    """Found by hand (issue 13): until=1e308 parsed, then overflowed SQLite (a 500)."""
+    data = {"sensor": "a1", "since": since, "until": until, "max_points": max_points}
+    try:
+        query = parse_history(data, NOW)
+    except BadRequestError:
+        return
+    answer = store.history("a1", query.since, query.until, query.max_points)
+    assert len(answer["points"]) <= query.max_points
+    for row in store.export_rows("a1", query.since, query.until):
+        assert query.since - 0.001 <= row[0] <= query.until + 0.001
 
 
 # -- config ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import re
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from sensorhub.readings import Reading
 from tests.conftest import PASSWORD
 from tests.web.conftest import Site, build_site
 
@@ -34,7 +36,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     Shared because the tests only read it (and users cost a scrypt hash each); the
     one that fails logins does so as its own user, far below the per-client limit.
     """
-    made = build_site(tmp_path_factory.mktemp("api"))
+    # many requests from one address in a few seconds: the rate limits are tested apart
+    made = build_site(tmp_path_factory.mktemp("api"),
+                      server={"history_limit": 10_000, "history_limit_per_user": 10_000})
     made.add_user("alice", rooms=("a",))
     made.add_user("bob", rooms=("b",))
     made.add_user("root", admin=True)
@@ -173,6 +177,66 @@ def test_hostile_parameters_never_500(site: Site, client: FlaskClient, value: st
             if answer.status_code == 200 and path == "/api/history":
                 assert answer.get_json()["sensor"] == "a1"
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("until", ["1e308", "-1e308", "1e16", "-1", "253402300800"])
+def test_times_out_of_range_are_a_400_with_one_line(site: Site, client: FlaskClient,
+                                                     until: str) -> None:
+    """Found by hand (issue 13): extreme times overflowed SQLite and answered 500."""
+    headers = site.bearer("alice")
+    for path in ("/api/history", "/api/export.csv"):
+        answer = client.get(path, headers=headers,
+                            query_string={"sensor": "a1", "since": "-1e308", "until": until})
+        assert answer.status_code == 400, (path, answer.status_code)
+        assert answer.get_json() == {
+            "error": "until must be a time between 1970 and 9999 (epoch seconds)"}
+
+
+def test_a_bug_answers_one_line_and_never_a_traceback(make_site: Any,
+                                                      caplog: pytest.LogCaptureFixture
+                                                      ) -> None:
+    site = make_site()
+
+    def broken() -> str:
+        raise RuntimeError("a bug with a secret in its message")
+
+    site.app.add_url_rule("/broken", view_func=broken)
+    answer = site.client().get("/broken")
+    assert answer.status_code == 500 and answer.get_json() == {"error": "internal error"}
+    assert "secret" not in answer.get_data(as_text=True)
+    assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert "Traceback" in caplog.text  # the operator still gets it, in the server's log
+
+
+def test_exports_at_once_per_client(make_site: Any) -> None:
+    """A third export from one client while two stream is refused with Retry-After."""
+    site = make_site(server={"exports_at_once": 2})
+    store = site.web.hub.store
+    for i in range(2000):  # 120 KB of CSV: each export stays suspended mid-stream
+        store.add(Reading("a1", "a", 1_700_000_000 + i, i, 20.0, 50.0))
+    store.flush()
+    headers = site.bearer(site.add_user("carol", rooms=("a",)))
+    ask = {"sensor": "a1", "since": "0"}
+    streaming, done = threading.Barrier(3, timeout=10), threading.Event()
+
+    def export() -> None:  # a download in progress, as a server thread runs it
+        answer = site.client().get("/api/export.csv", headers=headers, query_string=ask)
+        assert next(iter(answer.response)).startswith(b"sensor,time_utc")
+        streaming.wait()
+        done.wait(10)
+        answer.close()
+
+    downloads = [threading.Thread(target=export) for _ in range(2)]
+    for thread in downloads:
+        thread.start()
+    streaming.wait()
+    refused = site.client().get("/api/export.csv", headers=headers, query_string=ask)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "5"
+    done.set()
+    for thread in downloads:
+        thread.join(10)
+    answer = site.client().get("/api/export.csv", headers=headers, query_string=ask)
+    assert answer.status_code == 200 and len(answer.get_data()) > 100_000
 
 
 def test_wrong_methods_and_oversized_bodies(client: FlaskClient) -> None:

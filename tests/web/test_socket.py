@@ -166,14 +166,31 @@ def test_unknown_events_are_refused_and_disturb_nobody(site: Site) -> None:
     assert bystander.is_connected() and rogue.is_connected()
 
 
-def test_history_flood_is_limited(site: Site) -> None:
-    alice = as_user(site, "alice")
-    answers = [history(alice, {"sensor": "a1", "since": time.time() - 5})
-               for _ in range(70)]
-    assert all("points" in a for a in answers[:60]), "the first 60 in 10 s are answered"
-    assert all(a == {"error": "too many requests"} for a in answers[60:])
-    other = as_user(site, "alice")  # the limit is per socket
-    assert "points" in history(other, {"sensor": "a1", "since": time.time() - 5})
+def from_address(site: Site, name: str, address: str) -> SocketIOTestClient:
+    """A socket of ``name`` (new token) connecting from another client address."""
+    client = site.client()
+    client.environ_base["REMOTE_ADDR"] = address
+    sock = site.socket(auth={"token": site.token(person(site, name))}, client=client)
+    assert sock.is_connected()
+    return sock
+
+
+def test_history_flood_is_limited(make_site: Callable[..., Site]) -> None:
+    """Per client address and per user, never per socket: more sockets buy nothing."""
+    site = make_site(server={"history_limit": 6, "history_limit_per_user": 10})
+    ask = {"sensor": "a1", "since": time.time() - 5}
+    first = from_address(site, "alice", "10.0.0.1")
+    answers = [history(first, ask) for _ in range(8)]
+    assert all("points" in a for a in answers[:6]), "the first 6 in 10 s are answered"
+    assert all(a == {"error": "too many requests"} for a in answers[6:])
+    second = from_address(site, "alice", "10.0.0.1")  # another socket, same device
+    assert history(second, ask) == {"error": "too many requests"}
+    # alice on another device: her own limit (10) has 4 left
+    third = from_address(site, "alice", "10.0.0.2")
+    assert [("points" in history(third, ask)) for _ in range(5)] == [True] * 4 + [False]
+    # someone else on that second device is not held back by alice
+    assert "points" in history(from_address(site, "bob", "10.0.0.2"),
+                               {"sensor": "b1", "since": time.time() - 5})
 
 
 def test_revoked_token_is_disconnected_and_refused(site: Site) -> None:
