@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from flask_socketio import SocketIOTestClient
 
+from sensorhub.storage.users import Users
 from tests.conftest import DEFAULT_SENSORS
 from tests.web.conftest import Site, received
 
@@ -83,7 +84,8 @@ def test_made_admin_sees_every_room_and_revoked_credentials_still_cut(site: Site
     bob = token_socket(site, "bob")
     received(alice, "snapshot"), received(bob, "snapshot")
     set_rooms(site, "alice", "", admin=True)
-    site.web.hub.users.set_password("bob", "another good password")
+    # as another process (the command line) would: this process hears nothing of it
+    Users(site.web.hub.store.connect).set_password("bob", "another good password")
     site.web.clients.revalidate(user="alice")  # only alice's sockets: bob's wait
     assert bob.is_connected()
     snap = received(alice, "snapshot")[0]
