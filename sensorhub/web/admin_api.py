@@ -110,18 +110,30 @@ def change_user(name: str) -> Response:
     _user_or_404(name)
     rooms, admin, disabled = room_set(data), flag(data, "admin"), flag(data, "disabled")
     password, generated = _new_password(data)
+    before = _entry(name)
     _users_call(lambda: current().hub.users.update(
         name, rooms=rooms, admin=admin, disabled=disabled, password=password))
-    changes = [f"rooms {','.join(sorted(rooms)) or '-'}" if rooms is not None else "",
-               "" if admin is None else ("made admin" if admin else "admin taken away"),
-               "" if disabled is None else ("disabled" if disabled else "enabled"),
-               "" if password is None else ("password reset" if generated
-                                            else "password set")]
-    audit(principal, "user.change", name, "; ".join(c for c in changes if c))
+    audit(principal, "user.change", name, _described(before, _entry(name), password is not None,
+                                                     generated))
     answer: dict[str, Any] = {"user": _entry(name)}
     if generated:
         answer["password"] = password
     return jsonify(answer)
+
+
+def _described(before: dict[str, Any], after: dict[str, Any], password: bool,
+               generated: bool) -> str:
+    """What a change did, for the audit log: only what differs (the page sends all)."""
+    changes = []
+    if before["rooms"] != after["rooms"]:
+        changes.append(f"rooms {','.join(after['rooms']) or '-'}")
+    if before["admin"] != after["admin"]:
+        changes.append("made admin" if after["admin"] else "admin taken away")
+    if before["disabled"] != after["disabled"]:
+        changes.append("disabled" if after["disabled"] else "enabled")
+    if password:
+        changes.append("password reset" if generated else "password set")
+    return "; ".join(changes) or "nothing changed"
 
 
 @bp.delete("/api/users/<name>")

@@ -1,16 +1,8 @@
 /* The account page: change your own password, see and end your other sessions. */
 import { call } from './api.js';
-import { el, say, when } from './dom.js';
+import { browserName, el, say, when } from './dom.js';
 
 const result = document.getElementById('password-result');
-
-/** A browser's user agent as a person reads it: its name and system, roughly. */
-export function browserName(agent) {
-  const browser = /(Firefox|Edg|OPR|Chrome|Safari)\/[\d.]+/.exec(agent || '');
-  const system = /(Android|iPhone|iPad|Windows|Mac OS X|Linux)/.exec(agent || '');
-  const name = browser ? { Edg: 'Edge', OPR: 'Opera' }[browser[1]] || browser[1] : 'a browser';
-  return system ? `${name} on ${system[1]}` : name;
-}
 
 async function loadSessions() {
   const { sessions } = await call('GET', '/api/me');

@@ -41,7 +41,7 @@ export async function loadConfig(page) {
     `${data.source}${last ? ` · last reload: ${last.ok ? 'ok' : 'refused'}: ${last.message}` : ''}`;
   const rooms = data.rooms.map((room) => el('div', { class: 'adm-panel', dataset: { room: room.id } },
     el('h3', {}, room.name, ' ', el('small', {}, `${room.id}${room.public ? ' · public' : ''}`)),
-    el('div', { class: 'adm-scroll' }, el('table', { class: 'adm-table' },
+    el('div', { class: 'adm-scroll' }, el('table', { class: 'adm-table adm-stack' },
       el('thead', {}, el('tr', {}, ['Sensor', 'Driver', 'Every', 'State', 'Latest', 'Health'].map((h) => el('th', {}, h)))),
       el('tbody', {}, data.sensors.filter((s) => s.room === room.id).map(sensorRow))))));
   document.getElementById('room-list').replaceChildren(...rooms,

@@ -61,3 +61,12 @@ export function confirmButton(label, question, action) {
   });
   return button;
 }
+
+/** A browser's user agent as a person reads it: its name and system, roughly.
+    Checked in this order: every Chromium says "Chrome" and "Safari", Android says "Linux". */
+export function browserName(agent = '') {
+  const browser = ['Firefox', 'Edg', 'OPR', 'Chrome', 'Safari'].find((b) => agent.includes(`${b}/`));
+  const system = ['Android', 'iPhone', 'iPad', 'Windows', 'Mac OS X', 'Linux'].find((s) => agent.includes(s));
+  const name = browser ? { Edg: 'Edge', OPR: 'Opera' }[browser] || browser : 'a browser';
+  return system ? `${name} on ${system}` : name;
+}

@@ -21,6 +21,8 @@ function current() {
 }
 
 async function show(tab) {
+  delete document.body.dataset.loaded;
+  page.flash('');  // a message belongs to the tab it was said on
   for (const section of document.querySelectorAll('.adm-tab')) section.hidden = section.id !== tab;
   for (const link of document.querySelectorAll('[data-tab]')) {
     if (link.dataset.tab === tab) link.setAttribute('aria-current', 'page');
@@ -31,7 +33,8 @@ async function show(tab) {
   } catch (error) {
     page.flash(error.message, true);
   }
-  document.body.dataset.ready = '1';  // tests wait for it
+  document.body.dataset.ready = '1';  // tests wait for these two
+  document.body.dataset.loaded = tab;
 }
 
 async function start() {

@@ -17,7 +17,7 @@ function row(page, token) {
     : `kiosk: ${token.rooms.map((id) => page.rooms.find((r) => r.id === id)?.name || id).join(', ')}`;
   return el('article', { class: 'adm-card', dataset: { token: String(token.id) } },
     el('header', {}, el('h3', {}, token.label || `token ${token.id}`),
-      el('span', { class: 'adm-badge' }, token.user)),
+      el('span', { class: 'adm-badge adm-owner' }, token.user)),
     el('p', { class: 'adm-meta' }, el('span', {}, rooms), el('span', {}, `#${token.id}`),
       el('span', {}, `made ${when(token.created)}`), el('span', {}, `last used ${when(token.last_used)}`)),
     el('div', { class: 'adm-buttons' }, confirmButton('Revoke', 'Really revoke?', async () => {
