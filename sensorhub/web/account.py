@@ -24,7 +24,7 @@ from flask import (
 
 from sensorhub.storage.users import AccountDisabledError, UserError, digest
 from sensorhub.web.api import ApiError
-from sensorhub.web.auth import AuthError, client_address, session_principal
+from sensorhub.web.auth import client_address, page_principal
 from sensorhub.web.guard import acting, audit, body, json_errors, text
 from sensorhub.web.state import current
 from sensorhub.web.throttle import BusyError
@@ -36,10 +36,7 @@ json_errors(bp)
 @bp.get("/account")
 def page() -> str | Response:
     """The account page; anyone not logged in goes to the login form first."""
-    try:
-        principal = session_principal()
-    except AuthError:
-        principal = None
+    principal = page_principal()
     if principal is None:
         return redirect(url_for("auth.login_form", next="/account"))
     return render_template("account.html", user=principal)

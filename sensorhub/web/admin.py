@@ -22,7 +22,7 @@ from sensorhub.config.diff import compare
 from sensorhub.rights import may_administer
 from sensorhub.storage.audit import COLUMNS
 from sensorhub.web.api import ApiError
-from sensorhub.web.auth import AuthError, session_principal
+from sensorhub.web.auth import page_principal
 from sensorhub.web.guard import acting, audit, json_errors
 from sensorhub.web.snapshot import snapshot
 from sensorhub.web.state import current
@@ -34,10 +34,7 @@ json_errors(bp)
 @bp.get("/admin")
 def page() -> str | Response | tuple[str, int]:
     """The admin page (users, tokens and kiosk links, config, audit log)."""
-    try:
-        principal = session_principal()
-    except AuthError:
-        principal = None
+    principal = page_principal()
     if principal is None:
         return redirect(url_for("auth.login_form", next="/admin"))
     if not may_administer(principal):
@@ -89,8 +86,9 @@ def reload() -> Response:
     return jsonify(result.as_dict())
 
 
-def _query() -> dict[str, Any]:
-    """since, until, limit, actor, action of an audit request (400 when malformed)."""
+def _audit_rows() -> list[dict[str, Any]]:
+    """The audit rows an admin's request asks for: since, until, limit, actor, action."""
+    acting()
     args = request.args
     try:
         since = float(args.get("since", 0))
@@ -100,27 +98,22 @@ def _query() -> dict[str, Any]:
         raise ApiError(400, "since and until must be numbers, limit a whole number") from error
     if not all(math.isfinite(v) for v in (since, until or 0.0)):
         raise ApiError(400, "since and until must be finite")
-    return {"since": since, "until": until, "limit": limit,
-            "actor": args.get("actor") or None, "action": args.get("action") or None}
+    hub = current().hub
+    return hub.runtime.run_blocking(lambda: hub.audit.entries(
+        since=since, until=until, limit=limit, actor=args.get("actor") or None,
+        action=args.get("action") or None))
 
 
 @bp.get("/api/audit")
 def audit_log() -> Response:
     """Audit rows, newest first: ``?since=&until=&limit=&actor=&action=``."""
-    acting()
-    hub = current().hub
-    query = _query()
-    rows = hub.runtime.run_blocking(lambda: hub.audit.entries(**query))
-    return jsonify(entries=rows)
+    return jsonify(entries=_audit_rows())
 
 
 @bp.get("/api/audit.csv")
 def audit_csv() -> Response:
     """The same rows as CSV, for a spreadsheet or an archive."""
-    acting()
-    hub = current().hub
-    query = _query()
-    rows = hub.runtime.run_blocking(lambda: hub.audit.entries(**query))
+    rows = _audit_rows()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*COLUMNS[:2], "time_utc", *COLUMNS[2:]])

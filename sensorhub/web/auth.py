@@ -52,6 +52,14 @@ def session_principal() -> Principal | None:
     return principal
 
 
+def page_principal() -> Principal | None:
+    """Who is logged in for a page: None when nobody is, or the session has ended."""
+    try:
+        return session_principal()
+    except AuthError:
+        return None
+
+
 def token_principal(token: str) -> Principal:
     """The principal of an API token; AuthError if unknown or revoked."""
     principal = current().hub.users.principal_for_token(token)
