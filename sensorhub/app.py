@@ -37,7 +37,19 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
 
     from sensorhub.hub import assemble
     from sensorhub.runtime import SocketIORuntime
-    from sensorhub.web import api, assets, auth, events, metrics, notify, security, views
+    from sensorhub.web import (
+        account,
+        admin,
+        admin_api,
+        api,
+        assets,
+        auth,
+        events,
+        metrics,
+        notify,
+        security,
+        views,
+    )
     from sensorhub.web.broadcaster import Broadcaster
     from sensorhub.web.clients import Clients
     from sensorhub.web.encoded import PacketJSON
@@ -85,6 +97,9 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     app.register_blueprint(api.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(notify.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_api.bp)
+    app.register_blueprint(account.bp)
     events.init_socketio(socketio, web)
     web.first_password = bootstrap_admin(hub.users,
                                          config.storage.path.parent / "initial-admin-password")

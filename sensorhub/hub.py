@@ -24,6 +24,7 @@ from sensorhub.config import Config
 from sensorhub.polling.loop import Poller, Sink
 from sensorhub.polling.power import SharedGpio
 from sensorhub.runtime import Event, Runtime
+from sensorhub.storage.audit import Audit
 from sensorhub.storage.sessions import Sessions
 from sensorhub.storage.store import Store
 from sensorhub.storage.users import Users
@@ -44,6 +45,7 @@ class Hub:
     sessions: Sessions
     poller: Poller
     alerts: AlertEngine | None
+    audit: Audit
     bridge: Any = None  # sensorhub.mqtt.bridge.MqttBridge when config.mqtt is set
     _stop: Event | None = field(default=None, repr=False)
     _done: Event | None = field(default=None, repr=False)
@@ -81,23 +83,29 @@ class Hub:
             self.alerts.reconfigure(config)
         self.poller.reconfigure(config.sensors)
         self.store.retention_days = config.storage.retention_days
+        self.audit.retention_days = config.storage.audit_retention_days
         self.config = config
 
     def _housekeeping(self) -> None:
         assert self._stop is not None and self._done is not None
         last_retention = time.monotonic()
-        self.runtime.run_blocking(self.store.apply_retention)
+        self.runtime.run_blocking(self._retention)
         try:
             while not self._stop.wait(self.config.storage.flush_interval):
                 self.runtime.run_blocking(self.store.flush)
                 now = time.monotonic()
                 if now - last_retention >= RETENTION_EVERY:
                     last_retention = now
-                    self.runtime.run_blocking(self.store.apply_retention)
+                    self.runtime.run_blocking(self._retention)
         except Exception:
             log.exception("housekeeping crashed")
         finally:
             self._done.set()
+
+    def _retention(self) -> None:
+        self.store.apply_retention()
+        # the audit log's clock: never ahead of the store's trusted retention clock
+        self.audit.apply_retention(min(self.store.trusted_now(), time.time()))
 
 
 def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
@@ -110,7 +118,7 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
     node) leaves alerting to the hub that receives its readings.
     """
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
-    users = Users(store.connect)
+    users = Users(store.connect, offload=runtime.run_blocking)
     sessions = Sessions(store.connect, users, lifetime=config.server.session_hours * 3600)
     gpio = SharedGpio(config.gpio_backend, str(config.hardware.sysfs))
     engine = AlertEngine(config, AlertLog(store.connect), runtime, emit=emit_alert,
@@ -125,5 +133,6 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
                            *(bridge.sinks if bridge else [])],
                     sources=[bridge] if bridge else [], gpio=gpio, on_cycle=on_cycle,
                     open_driver=partial(open_driver, sysfs=str(config.hardware.sysfs)))
+    audit = Audit(store.connect, retention_days=config.storage.audit_retention_days)
     return Hub(config=config, runtime=runtime, store=store, users=users, sessions=sessions,
-               poller=poller, alerts=engine, bridge=bridge)
+               poller=poller, alerts=engine, audit=audit, bridge=bridge)

@@ -1,10 +1,12 @@
 """The callers of the rights matrix, shared by the in-process and the live tier.
 
 Callers: anonymous, a user of room A (session cookie), a user of room B (API token),
-an admin (session), a revoked token, an expired session (password changed since
-login), a logged-out session (its cookie copied before the logout) and the session
-of a user since removed and added again, now as an admin (issue 12 items 4 and 6).
-Each must get exactly what ``sensorhub/rights.py`` allows.
+an admin (session), an admin's token, a kiosk link the admin made for room B (a
+token limited to it: never an admin's rights, issue 16), a revoked token, an expired
+session (password changed since login), a logged-out session (its cookie copied
+before the logout) and the session of a user since removed and added again, now as
+an admin (issue 12 items 4 and 6). Each must get exactly what ``sensorhub/rights.py``
+allows.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Caller:
     refusal: str = ""  # the reason a refused caller is given
     headers: dict[str, str] = field(default_factory=dict)  # Authorization or Cookie
     socket_auth: dict[str, str] | None = None
+    admin: bool = False  # may use the admin's tools (issue 16)
 
     @property
     def has_session(self) -> bool:
@@ -57,12 +60,19 @@ def make_callers(users: Users, cookie: Callable[[str], dict[str, str]],
     revoked_id, revoked = users.create_token("dave")
     users.revoke_token(revoked_id)
     bob = users.create_token("bob")[1]
+    root_token = users.create_token("root")[1]
+    kiosk = users.create_token("root", "hall screen", frozenset({"b"}))[1]
     return [
         Caller("anonymous", None, "authentication required"),
         Caller("room A user (session)", frozenset({"a1"}), headers=alice),
         Caller("room B user (token)", frozenset({"b1"}),
                headers={"Authorization": f"Bearer {bob}"}, socket_auth={"token": bob}),
-        Caller("admin (session)", frozenset(SENSORS), headers=root),
+        Caller("admin (session)", frozenset(SENSORS), headers=root, admin=True),
+        Caller("admin (token)", frozenset(SENSORS), admin=True,
+               headers={"Authorization": f"Bearer {root_token}"},
+               socket_auth={"token": root_token}),
+        Caller("kiosk link of the admin (room B)", frozenset({"b1"}),
+               headers={"Authorization": f"Bearer {kiosk}"}, socket_auth={"token": kiosk}),
         Caller("revoked token", None, "invalid or revoked token",
                headers={"Authorization": f"Bearer {revoked}"}, socket_auth={"token": revoked}),
         Caller("expired session", None, "session expired", headers=carol),

@@ -93,7 +93,8 @@ def compare(running: Config, new: Config) -> ConfigChange:
     updated = tuple(sid for sid in differ if sid not in restarted)
     if running.node is not None and (added or removed or restarted):
         later.append("node (MQTT publishing of the sensors added or changed)")
-    other = tuple(f"storage.{key}" for key in ("retention_days", "flush_interval")
+    other = tuple(f"storage.{key}" for key in ("retention_days", "flush_interval",
+                                               "audit_retention_days")
                   if getattr(running.storage, key) != getattr(new.storage, key))
     if running.metrics != new.metrics:
         other += ("metrics",)

@@ -42,7 +42,7 @@ TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "notify"
             "node", "homeassistant", "hardware")
 SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours",
                "message_queue", "leader_ttl", *LIMIT_KEYS)
-STORAGE_KEYS = ("path", "retention_days", "flush_interval")
+STORAGE_KEYS = ("path", "retention_days", "flush_interval", "audit_retention_days")
 ROOM_KEYS = ("id", "name", "public")
 GPIO_KEYS = ("backend",)
 HARDWARE_KEYS = ("sysfs",)
@@ -124,6 +124,8 @@ def _storage(c: Checker, node: yaml.Node | None, base: Path) -> StorageConfig:
         retention_days=c.get(n, "retention_days", "storage", NUM, d.retention_days, positive),
         flush_interval=c.get(n, "flush_interval", "storage", NUM, d.flush_interval,
                              in_range(0.05, 60)),
+        audit_retention_days=c.get(n, "audit_retention_days", "storage", NUM,
+                                   d.audit_retention_days, positive),
     )
 
 

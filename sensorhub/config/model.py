@@ -41,6 +41,7 @@ class StorageConfig:
     path: Path = Path("data/sensorhub.db")
     retention_days: float = 90.0
     flush_interval: float = 5.0  # seconds of readings at risk on power loss
+    audit_retention_days: float = 365.0  # who changed what: long enough to ask a year later
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import getpass
 import logging
 import os
 import sys
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -194,16 +195,23 @@ def _password(from_stdin: bool) -> str:
 
 
 def _manage(args: argparse.Namespace) -> int:
+    from sensorhub.storage.audit import Audit
     from sensorhub.storage.store import Store
     from sensorhub.storage.users import UserError, Users
 
     config = _load(args.config)
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
     users = Users(store.connect)
+    audit = Audit(store.connect)
+    # the audit log names who ran the command line, as the admin page names its admin
+    actor = f"cli:{getpass.getuser()}"
+
+    def record(action: str, target: str, detail: str = "") -> None:
+        audit.record(actor, action, target, detail, "local")
     try:
         if args.command == "user":
-            return _user(args, config, users)
-        return _token(args, users)
+            return _user(args, config, users, record)
+        return _token(args, users, record)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -211,7 +219,8 @@ def _manage(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _user(args: argparse.Namespace, config: Config, users: object) -> int:
+def _user(args: argparse.Namespace, config: Config, users: object,
+          record: Callable[..., None]) -> int:
     from sensorhub.storage.users import Users
 
     assert isinstance(users, Users)
@@ -223,29 +232,34 @@ def _user(args: argparse.Namespace, config: Config, users: object) -> int:
                   file=sys.stderr)
             return 1
         users.add(args.name, _password(args.password_stdin), admin=args.admin, rooms=rooms)
+        record("user.add", args.name, "admin" if args.admin else f"rooms {','.join(sorted(rooms))}")
         print(f"user {args.name} created")
     elif args.action == "list":
-        for u in users.list():
-            print(f"{u.name}\t{'admin' if u.admin else ','.join(sorted(u.rooms)) or '-'}")
+        for u in users.overview():
+            rights = "admin" if u["admin"] else ",".join(u["rooms"]) or "-"
+            print("\t".join([u["name"], rights, *(["disabled"] if u["disabled"] else [])]))
     elif args.action == "passwd":
         users.set_password(args.name, _password(args.password_stdin))
+        record("user.change", args.name, "password set")
         print(f"password of {args.name} changed; their sessions are ended")
     elif args.action == "remove":
-        users.remove(args.name)
+        users.remove(args.name)  # never the last admin (LastAdminError)
+        record("user.remove", args.name)
         print(f"user {args.name} removed")
     return 0
 
 
-def _token(args: argparse.Namespace, users: object) -> int:
+def _token(args: argparse.Namespace, users: object, record: Callable[..., None]) -> int:
     from sensorhub.storage.users import Users
 
     assert isinstance(users, Users)
     if args.action == "create":
         token_id, token = users.create_token(args.name, args.label)
+        record("token.create", args.name, f"id {token_id}")
         print(f"token {token_id} for {args.name} (shown once, keep it safe):", file=sys.stderr)
         print(token)
     elif args.action == "revoke":
-        users.revoke_token(args.id)
+        record("token.revoke", users.revoke_token(args.id), f"id {args.id}")
         print(f"token {args.id} revoked")
     else:
         for token_id, user, label, _created in users.tokens(args.name):

@@ -1,7 +1,7 @@
 """The one SQLite schema: a version number (``PRAGMA user_version``) and ordered migrations.
 
 Every table of the state database is created here and nowhere else: readings and
-rollups, users, tokens and sessions, alert episodes, the notification outbox and its
+rollups, users, tokens and sessions, the audit log, alert episodes, the notification outbox and its
 delivery log, the small ``meta`` table (batch number, trusted clock, MQTT publish
 marks). A migration is a list of statements applied in one transaction together with
 the new version number, so a power cut leaves the file either before or after the
@@ -99,6 +99,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         "expires REAL NOT NULL, address TEXT NOT NULL DEFAULT '', "
         "user_agent TEXT NOT NULL DEFAULT '')",
         "CREATE INDEX sessions_by_user ON sessions (user_uid)",
+    )),
+    Migration(5, "administering from the browser: disabled users, kiosk tokens, the audit log", (
+        # a disabled account keeps its rows (tokens come back with it) but nothing it
+        # holds is accepted; last_login and last_used are for the admin's lists
+        "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE users ADD COLUMN last_login REAL",
+        # NULL: the user's own rights; else the comma-separated rooms a kiosk link shows
+        "ALTER TABLE tokens ADD COLUMN rooms TEXT",
+        "ALTER TABLE tokens ADD COLUMN last_used REAL",
+        # AUTOINCREMENT: an exported row's id never names another row later
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, "
+        "actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', "
+        "detail TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX audit_by_time ON audit (ts)",
     )),
 )
 VERSION = MIGRATIONS[-1].version

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensorhub.rights import Principal
-from sensorhub.storage.users import User, Users, digest, transaction, user_from_row
+from sensorhub.storage.account import User, digest, transaction, user_from_row
+from sensorhub.storage.users import Users
 
 TOUCH_EVERY = 300.0  # seconds; last_seen is written at most this often (SD card wear)
 MAX_PER_USER = 20  # a user's oldest sessions beyond this are ended at the next login
@@ -61,6 +62,7 @@ class Sessions:
                       "address, user_agent) VALUES (?,?,?,?,?,?,?,?)",
                       (digest(secret), user.uid, user.epoch, now, now, now + self.lifetime,
                        address[:64], user_agent[:200]))
+            c.execute("UPDATE users SET last_login = ? WHERE uid = ?", (now, user.uid))
             c.execute("DELETE FROM sessions WHERE user_uid = ? AND id NOT IN (SELECT id FROM "
                       "sessions WHERE user_uid = ? ORDER BY last_seen DESC LIMIT ?)",
                       (user.uid, user.uid, MAX_PER_USER))
@@ -77,7 +79,7 @@ class Sessions:
             row = c.execute(
                 "SELECT u.name, u.admin, u.rooms, u.epoch, u.uid, s.last_seen FROM sessions s "
                 "JOIN users u ON u.uid = s.user_uid AND u.epoch = s.epoch "
-                "WHERE s.id = ? AND s.expires > ?", (key, now)).fetchone()
+                "WHERE s.id = ? AND s.expires > ? AND u.disabled = 0", (key, now)).fetchone()
             if row is not None and now - row[5] > TOUCH_EVERY:
                 c.execute("UPDATE sessions SET last_seen = ? WHERE id = ?", (now, key))
             return row

@@ -1,21 +1,19 @@
 """Users and API tokens, kept in the state database (tables: storage.schema).
 
-Passwords are hashed with werkzeug (scrypt); tokens are long random strings of which
-only a SHA-256 is stored (they carry 256 bits of entropy, so a fast hash is enough
-and lookups stay O(1)). Each user has a random ``uid`` made when the account is made
-(a user removed and added again under the same name is another account) and a
-credential ``epoch`` that changes with the password. A principal carries both, plus
-the digest of the exact token or session it proved, so ``holds`` can tell whether
-what it was given is still in force.
+Passwords are hashed with werkzeug (scrypt). Tokens live in ``storage.tokens``, the
+account row and its helpers in ``storage.account`` (re-exported here). An admin may
+change a user's rooms, admin flag, password and disabled flag in one ``update``:
+all of it or nothing, and never so that no enabled admin is left (the same guard
+covers ``remove``, for the web and the command line alike).
 
-Every change that can end a credential (a password change, a removal, a revoked
-token, an ended session) calls the ``watch``-ers at once: the web process uses that
-to cut the sockets concerned without waiting for its periodic re-check.
+Every change of an account or a credential (a password change, a removal, a revoked
+token, an ended session, other rooms) calls the ``watch``-ers at once: the web
+process uses that to cut the sockets concerned, or move them to their new rooms,
+without waiting for its periodic re-check.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import sqlite3
@@ -27,83 +25,72 @@ from typing import Any
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sensorhub.rights import Principal
+from sensorhub.storage.account import (
+    USER_COLUMNS,
+    LastAdminError,
+    User,
+    UserError,
+    digest,
+    transaction,
+    user_from_row,
+)
+from sensorhub.storage.tokens import TOKEN_PREFIX, Token, TokenStore, split_rooms
+
+__all__ = ["TOKEN_PREFIX", "USER_COLUMNS", "AccountDisabledError", "LastAdminError", "Token",
+           "User", "UserError", "Users", "Validity", "check_password", "digest",
+           "transaction", "user_from_row"]
 
 log = logging.getLogger(__name__)
 
-TOKEN_PREFIX = "shb_"
-USER_COLUMNS = "name, admin, rooms, epoch, uid"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024  # the login form reads at most MAX_PASSWORD characters
 # checked against when a user does not exist, so timing does not reveal which names do
 _DUMMY_HASH = generate_password_hash("not-a-user-" + secrets.token_hex(8))
+_ADMINS = "SELECT count(*) FROM users WHERE admin = 1 AND disabled = 0"
 
 
-class UserError(ValueError):
-    """A user or token operation that cannot be done (unknown name, bad input)."""
+class AccountDisabledError(UserError):
+    """The password is right but an admin disabled the account."""
 
 
-@dataclass(frozen=True)
-class User:
-    """A row of the users table."""
-
-    name: str
-    admin: bool
-    rooms: frozenset[str]
-    epoch: int
-    uid: str = ""
-
-    def principal(self, kind: str, credential: str, token_id: int | None = None
-                  ) -> Principal:
-        """The rights this user carries through one credential (a token or a session)."""
-        return Principal(kind=kind, name=self.name, admin=self.admin, rooms=self.rooms,
-                         token_id=token_id, epoch=self.epoch, uid=self.uid,
-                         credential=credential)
+def check_password(password: str) -> None:
+    """The one strength rule, for the command line, the admin and the account page."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise UserError(f"password must have at most {MAX_PASSWORD} characters")
 
 
 @dataclass(frozen=True)
 class Validity:
-    """Every account and every live credential, read in one go (re-checking sockets)."""
+    """Every enabled account and every live credential, read in one go (re-checks)."""
 
     users: dict[str, User]
-    credentials: frozenset[str]  # digests of existing tokens and unexpired sessions
+    #: digest of each existing token and unexpired session -> a kiosk token's rooms
+    credentials: dict[str, frozenset[str] | None]
 
 
-def digest(secret: str) -> str:
-    """The SHA-256 that stands for a token or session secret in the database."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def user_from_row(row: Any) -> User:
-    """A User from the columns USER_COLUMNS names, in that order."""
-    name, admin, rooms, epoch, uid = row
-    return User(name, bool(admin), frozenset(r for r in rooms.split(",") if r), epoch, uid)
-
-
-def transaction(connect: Callable[[], sqlite3.Connection],
-                fn: Callable[[sqlite3.Connection], Any]) -> Any:
-    """Run ``fn`` in one transaction on a connection of its own, closed after."""
-    conn = connect()
-    conn.isolation_level = "DEFERRED"  # 'with conn' = one transaction
-    try:
-        with conn:
-            return fn(conn)
-    finally:
-        conn.close()
-
-
-class Users:
+class Users(TokenStore):
     """User and token operations over short-lived SQLite connections."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
-        """Work on the database ``connect`` opens (its schema made by storage.schema)."""
+    def __init__(self, connect: Callable[[], sqlite3.Connection], *,
+                 offload: Callable[[Callable[[], str]], str] = lambda fn: fn()) -> None:
+        """Work on the database ``connect`` opens (its schema made by storage.schema).
+
+        ``offload`` runs a password hash (scrypt: a quarter second of CPU) where it
+        blocks nobody: the web passes its runtime's ``run_blocking``, so an admin
+        adding a user does not stall the event loop's readings.
+        """
         self._connect = connect
+        self._offload = offload
         self._watchers: list[Callable[[], None]] = []
 
     def watch(self, watcher: Callable[[], None]) -> None:
-        """Call ``watcher`` after every change that may end a credential."""
+        """Call ``watcher`` after every change of an account or a credential."""
         self._watchers.append(watcher)
 
     def changed(self) -> None:
-        """Tell the watchers that a credential may have ended (already committed)."""
+        """Tell the watchers that an account or a credential changed (already committed)."""
         for watcher in self._watchers:
             try:
                 watcher()
@@ -113,15 +100,17 @@ class Users:
     def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         return transaction(self._connect, fn)
 
+    def _hash(self, password: str) -> str:
+        return self._offload(lambda: generate_password_hash(password))
+
     # -- users -----------------------------------------------------------------------
     def add(self, name: str, password: str, *, admin: bool = False,
             rooms: frozenset[str] = frozenset()) -> User:
-        """Create a user; refuse a taken or malformed name and an empty password."""
+        """Create a user; refuse a taken or malformed name and a weak password."""
         if not name or len(name) > 64 or not set(name) <= NAME_CHARS:
             raise UserError(f"invalid user name {name!r} (letters, digits, . _ - @; max 64)")
-        if len(password) < 8:
-            raise UserError("password must have at least 8 characters")
-        hashed = generate_password_hash(password)
+        check_password(password)
+        hashed = self._hash(password)
         uid = secrets.token_hex(16)
         try:
             self._run(lambda c: c.execute(
@@ -133,7 +122,7 @@ class Users:
         return User(name, admin, rooms, 0, uid)
 
     def get(self, name: str) -> User | None:
-        """Look a user up by name."""
+        """Look a user up by name (disabled or not)."""
         row = self._run(lambda c: c.execute(
             f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone())
         return user_from_row(row) if row else None
@@ -144,111 +133,144 @@ class Users:
             f"SELECT {USER_COLUMNS} FROM users ORDER BY name").fetchall())
         return [user_from_row(r) for r in rows]
 
+    def overview(self) -> list[dict[str, Any]]:
+        """Every user as the admin's list shows them: rights, last login, what they hold."""
+        rows = self._run(lambda c: c.execute(
+            "SELECT u.name, u.admin, u.rooms, u.disabled, u.created, u.last_login, "
+            "(SELECT count(*) FROM sessions s WHERE s.user_uid = u.uid AND s.epoch = u.epoch "
+            " AND s.expires > ?), (SELECT count(*) FROM tokens t WHERE t.user = u.name) "
+            "FROM users u ORDER BY u.name", (time.time(),)).fetchall())
+        return [{"name": r[0], "admin": bool(r[1]), "rooms": sorted(split_rooms(r[2]) or ()),
+                 "disabled": bool(r[3]), "created": r[4], "last_login": r[5],
+                 "sessions": r[6], "tokens": r[7]} for r in rows]
+
     def count(self) -> int:
         """How many users exist."""
         return self._run(lambda c: c.execute("SELECT count(*) FROM users").fetchone()[0])
 
     def verify(self, name: str, password: str) -> User | None:
-        """The user if the password is right, else None (same cost either way)."""
+        """The user if the password is right, else None (same cost either way).
+
+        AccountDisabledError for the right password of a disabled account: only
+        someone who knows the password learns that it is disabled.
+        """
         row = self._run(lambda c: c.execute(
-            f"SELECT {USER_COLUMNS}, password FROM users WHERE name = ?", (name,)).fetchone())
+            f"SELECT {USER_COLUMNS}, password, disabled FROM users WHERE name = ?",
+            (name,)).fetchone())
         if row is None:
             check_password_hash(_DUMMY_HASH, password)
             return None
-        return user_from_row(row[:5]) if check_password_hash(row[5], password) else None
+        if not check_password_hash(row[5], password):
+            return None
+        if row[6]:
+            raise AccountDisabledError(f"the account {name!r} is disabled")
+        return user_from_row(row[:5])
 
     def set_password(self, name: str, password: str) -> None:
         """Change a password: a new credential generation, every session of the user ended."""
-        if len(password) < 8:
-            raise UserError("password must have at least 8 characters")
-        hashed = generate_password_hash(password)
+        self.update(name, password=password)
 
-        def go(c: sqlite3.Connection) -> int:
-            c.execute("DELETE FROM sessions WHERE user_uid = "
-                      "(SELECT uid FROM users WHERE name = ?)", (name,))
-            return c.execute("UPDATE users SET password = ?, epoch = epoch + 1 WHERE name = ?",
-                             (hashed, name)).rowcount
-        if not self._run(go):
-            raise UserError(f"no user {name!r}")
+    def update(self, name: str, *, rooms: frozenset[str] | None = None,
+               admin: bool | None = None, disabled: bool | None = None,
+               password: str | None = None) -> User:
+        """Change what is given (None: unchanged) in one transaction: all of it or nothing.
+
+        A new password starts a new credential generation; it and disabling end every
+        session of the user. LastAdminError if no enabled admin would be left.
+        """
+        sets: list[str] = []
+        args: list[Any] = []
+        if rooms is not None:
+            sets.append("rooms = ?")
+            args.append(",".join(sorted(rooms)))
+        if admin is not None:
+            sets.append("admin = ?")
+            args.append(int(admin))
+        if disabled is not None:
+            sets.append("disabled = ?")
+            args.append(int(disabled))
+        if password is not None:
+            check_password(password)
+            sets.append("password = ?, epoch = epoch + 1")
+            args.append(self._hash(password))  # before the write lock
+        if not sets:
+            raise UserError("nothing to change")
+        ends_sessions = password is not None or bool(disabled)
+
+        def go(c: sqlite3.Connection) -> Any:
+            admins = c.execute(_ADMINS).fetchone()[0]
+            if ends_sessions:
+                c.execute("DELETE FROM sessions WHERE user_uid = "
+                          "(SELECT uid FROM users WHERE name = ?)", (name,))
+            if not c.execute(f"UPDATE users SET {', '.join(sets)} WHERE name = ?",
+                             (*args, name)).rowcount:
+                raise UserError(f"no user {name!r}")
+            _keep_an_admin(c, admins, name)
+            return c.execute(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?",
+                             (name,)).fetchone()
+        user = user_from_row(self._run(go))
         self.changed()
+        return user
 
     def remove(self, name: str) -> None:
-        """Delete a user with their tokens and sessions."""
+        """Delete a user with their tokens and sessions (never the last enabled admin)."""
         def go(c: sqlite3.Connection) -> int:
+            admins = c.execute(_ADMINS).fetchone()[0]
             c.execute("DELETE FROM tokens WHERE user = ?", (name,))
             c.execute("DELETE FROM sessions WHERE user_uid = "
                       "(SELECT uid FROM users WHERE name = ?)", (name,))
-            return c.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount
+            removed = c.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount
+            _keep_an_admin(c, admins, name)
+            return removed
         if not self._run(go):
             raise UserError(f"no user {name!r}")
         self.changed()
 
-    # -- tokens ----------------------------------------------------------------------
-    def create_token(self, name: str, label: str = "") -> tuple[int, str]:
-        """Make a new API token for a user; return (id, token). Only its hash is kept."""
-        if self.get(name) is None:
-            raise UserError(f"no user {name!r}")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        token_id = self._run(lambda c: c.execute(
-            "INSERT INTO tokens (user, label, digest, created) VALUES (?,?,?,?)",
-            (name, label, digest(token), time.time())).lastrowid)
-        return token_id, token
-
-    def revoke_token(self, token_id: int) -> None:
-        """Delete a token by id (ids are never reused: schema 3's AUTOINCREMENT)."""
-        if not self._run(lambda c: c.execute(
-                "DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount):
-            raise UserError(f"no token with id {token_id}")
-        self.changed()
-
-    def tokens(self, name: str | None = None) -> list[tuple[int, str, str, float]]:
-        """(id, user, label, created) of every token, or of one user's."""
-        sql = "SELECT id, user, label, created FROM tokens"
-        args: tuple[str, ...] = ()
-        if name is not None:
-            sql += " WHERE user = ?"
-            args = (name,)
-        return self._run(lambda c: c.execute(sql + " ORDER BY id", args).fetchall())
-
-    def principal_for_token(self, token: str) -> Principal | None:
-        """The principal a token stands for, or None if unknown or revoked."""
-        if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-            return None
-        key = digest(token)
-        row = self._run(lambda c: c.execute(
-            "SELECT u.name, u.admin, u.rooms, u.epoch, u.uid, t.id FROM tokens t "
-            "JOIN users u ON u.name = t.user WHERE t.digest = ?", (key,)).fetchone())
-        if row is None:
-            return None
-        return user_from_row(row[:5]).principal("token", key, token_id=row[5])
-
+    # -- re-checking what was granted -------------------------------------------------
     def validity(self) -> Validity:
-        """Every user and every live credential, read in one transaction."""
+        """Every enabled user and every live credential, read in one transaction."""
         def go(c: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
-            return (c.execute(f"SELECT {USER_COLUMNS} FROM users").fetchall(),
-                    c.execute("SELECT digest FROM tokens UNION ALL "
-                              "SELECT id FROM sessions WHERE expires > ?",
+            return (c.execute(f"SELECT {USER_COLUMNS} FROM users WHERE disabled = 0")
+                    .fetchall(),
+                    c.execute("SELECT digest, rooms FROM tokens UNION ALL "
+                              "SELECT id, NULL FROM sessions WHERE expires > ?",
                               (time.time(),)).fetchall())
         user_rows, credential_rows = self._run(go)
         return Validity({r[0]: user_from_row(r) for r in user_rows},
-                        frozenset(r[0] for r in credential_rows))
+                        {r[0]: split_rooms(r[1]) for r in credential_rows})
 
     @staticmethod
-    def holds(principal: Principal, validity: Validity) -> bool:
-        """Whether a principal made earlier still holds.
+    def current(principal: Principal, validity: Validity) -> Principal | None:
+        """The principal as its account stands now, through the same credential.
 
-        The same account (not just the same name), the same credential generation, the
-        very token or session it proved still in force, and the same rights.
+        None if the account went (or is another one now, or is disabled), its
+        password changed, or the very token or session it proved is no longer in force.
         """
+        user = validity.users.get(principal.name or "")
+        if user is None or user.uid != principal.uid or user.epoch != principal.epoch \
+                or principal.credential not in validity.credentials:
+            return None
+        return user.principal(principal.kind, principal.credential, principal.token_id,
+                              validity.credentials[principal.credential])
+
+    @classmethod
+    def holds(cls, principal: Principal, validity: Validity) -> bool:
+        """Whether a principal made earlier still holds, with the same rights."""
         if principal.anonymous:
             return True
-        user = validity.users.get(principal.name or "")
-        if user is None or user.uid != principal.uid or user.epoch != principal.epoch:
-            return False
-        if principal.credential not in validity.credentials:
-            return False
-        return user.admin == principal.admin and user.rooms == principal.rooms
+        now = cls.current(principal, validity)
+        return now is not None and (now.admin, now.rooms) == (principal.admin, principal.rooms)
 
     def still_valid(self, principal: Principal) -> bool:
         """Whether one principal still holds (see ``holds``)."""
         return self.holds(principal, self.validity())
+
+
+def _keep_an_admin(c: sqlite3.Connection, before: int, name: str) -> None:
+    """Refuse (roll back) a change that leaves no enabled admin where there was one.
+
+    Checked after the write, inside its transaction: the write lock is held, so two
+    admins demoting each other at once cannot both pass.
+    """
+    if before and not c.execute(_ADMINS).fetchone()[0]:
+        raise LastAdminError(f"{name} is the last admin: make another user an admin first")

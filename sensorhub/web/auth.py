@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from werkzeug.wrappers import Response
 
 from sensorhub.rights import ANONYMOUS, Principal, anonymous_may_watch
+from sensorhub.storage.users import AccountDisabledError
 from sensorhub.web import security
 from sensorhub.web.security import csrf_ok
 from sensorhub.web.state import current
@@ -51,6 +52,14 @@ def session_principal() -> Principal | None:
     return principal
 
 
+def page_principal() -> Principal | None:
+    """Who is logged in for a page: None when nobody is, or the session has ended."""
+    try:
+        return session_principal()
+    except AuthError:
+        return None
+
+
 def token_principal(token: str) -> Principal:
     """The principal of an API token; AuthError if unknown or revoked."""
     principal = current().hub.users.principal_for_token(token)
@@ -77,18 +86,29 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _who(name: str) -> str:
-    """A typed user name as the log may show it.
+def _typed(name: str) -> str | None:
+    """A typed user name as logs may show it: a real user's, else a keyed digest ``#…``.
 
     Only names of real users are written out: people type passwords into the name
-    field. Any other name becomes a keyed digest, enough to see repeats.
+    field. Any other name becomes a keyed digest, enough to see repeats. None for a
+    real user's name (the caller says it as it is).
     """
     if current().hub.users.get(name) is not None:
-        return f"user {name!r}"
+        return None
     key = current_app.secret_key
-    tag = hmac.new(key if isinstance(key, bytes) else str(key).encode(), name.encode(),
-                   hashlib.sha256).hexdigest()[:8]
-    return f"an unknown user name (#{tag})"
+    return "#" + hmac.new(key if isinstance(key, bytes) else str(key).encode(), name.encode(),
+                          hashlib.sha256).hexdigest()[:8]
+
+
+def _who(name: str) -> str:
+    """A typed user name as the log may show it (see ``_typed``)."""
+    tag = _typed(name)
+    return f"user {name!r}" if tag is None else f"an unknown user name ({tag})"
+
+
+def _audit(actor: str, action: str, address: str, detail: str = "") -> None:
+    """A login's row in the audit log (the name as ``_typed`` allows, never a password)."""
+    current().hub.audit.record(_typed(actor) or actor, action, "", detail, address)
 
 
 @bp.get("/login")
@@ -128,9 +148,15 @@ def login() -> Response | tuple[str, int, dict[str, str]] | tuple[str, int]:
         log.warning("login from %s turned away: the server is busy checking passwords", client)
         return page("The server is busy with other logins; try again in a few seconds.",
                     429, 2.0)
+    except AccountDisabledError:
+        web.login_throttle.failed(name, client)
+        log.warning("login refused for %s from %s: the account is disabled", _who(name), client)
+        _audit(name, "login refused", client, "account disabled")
+        return page("This account is disabled; ask an admin.", 403)
     if user is None:
         web.login_throttle.failed(name, client)
         log.warning("failed login for %s from %s", _who(name), client)
+        _audit(name, "login failed", client)
         return page("Wrong user name or password.", 401)
     web.login_throttle.succeeded(name, client)
     replaced = session.get("sid")
@@ -142,6 +168,7 @@ def login() -> Response | tuple[str, int, dict[str, str]] | tuple[str, int]:
     if replaced:
         web.hub.sessions.end_secret(replaced)
     log.info("user %s logged in from %s", user.name, client)
+    _audit(user.name, "login", client)
     return redirect(_safe_next(request.form.get("next")))
 
 
@@ -153,5 +180,8 @@ def logout() -> Response | tuple[str, int]:
     secret = session.get("sid")
     session.clear()
     if secret is not None:
+        principal = current().hub.sessions.principal(secret)
         current().hub.sessions.end_secret(secret)
+        if principal is not None and principal.name:
+            _audit(principal.name, "logout", client_address())
     return redirect(url_for("auth.login_form"))

@@ -22,7 +22,7 @@ from typing import Any
 
 from sensorhub.rights import Principal
 from sensorhub.runtime import Event, Runtime
-from sensorhub.storage.users import Users, Validity
+from sensorhub.storage.users import Users
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Clients:
         for sid, principal in targets:
             if self._users.holds(principal, validity):
                 continue
-            fresh = _same_credential(principal, validity)
+            fresh = self._users.current(principal, validity)
             if (fresh is not None and self.on_rights_changed is not None
                     and self._users.holds(fresh, validity)):
                 log.info("rights of %s (%s) changed: applying them live", sid, principal.name)
@@ -131,11 +131,3 @@ class Clients:
             except Exception:  # a locked database now and then must not end the checks
                 log.exception("re-checking clients failed")
 
-
-def _same_credential(principal: Principal, validity: Validity) -> Principal | None:
-    """The principal's account as it is now, through the same credential (None: gone)."""
-    found = validity.users.get(principal.name or "")
-    if found is None or found.uid != principal.uid or found.epoch != principal.epoch \
-            or principal.credential is None:
-        return None
-    return found.principal(principal.kind, principal.credential, principal.token_id)

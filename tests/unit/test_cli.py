@@ -120,3 +120,28 @@ def test_user_and_token_lifecycle(tmp_path: Path, cli: Cli) -> None:
     assert cli("user", "remove", "alice", "-c", config).returncode == 0
     gone = cli("user", "remove", "alice", "-c", config)
     assert gone.returncode == 1 and "no user 'alice'" in gone.stderr
+
+
+def test_user_remove_keeps_the_last_admin_and_is_audited(tmp_path: Path, cli: Cli) -> None:
+    """Issue 16: ``user remove admin`` deleted the last admin without a word."""
+    config = str(write_config(tmp_path))
+    for name, role in (("admin", "--admin"), ("second", "--admin")):
+        assert cli("user", "add", name, role, "--password-stdin", "-c", config,
+                   stdin="long-enough-pw\n").returncode == 0
+    assert cli("user", "remove", "second", "-c", config).returncode == 0
+    refused = cli("user", "remove", "admin", "-c", config)
+    assert refused.returncode == 1
+    assert refused.stderr == ("error: admin is the last admin: make another user an admin "
+                              "first\n")
+    assert cli("user", "list", "-c", config).stdout == "admin\tadmin\n"
+    store = Store(load_config(config).storage.path)
+    try:
+        from sensorhub.storage.audit import Audit
+
+        rows = Audit(store.connect).entries()
+    finally:
+        store.close()
+    assert [(r["action"], r["target"], r["address"]) for r in rows] == [
+        ("user.remove", "second", "local"), ("user.add", "second", "local"),
+        ("user.add", "admin", "local")]
+    assert all(r["actor"].startswith("cli:") for r in rows)

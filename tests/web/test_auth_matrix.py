@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.callers import SENSORS, WRONG_PASSWORD, Caller, make_callers, secrets_of
+from tests.conftest import PASSWORD
 from tests.web.conftest import Site
 
 
@@ -151,3 +152,106 @@ def test_socketio_handshake_carries_the_headers(client: FlaskClient) -> None:
     answer = client.get("/socket.io/?EIO=4&transport=polling")
     assert answer.status_code == 200 and answer.get_data(as_text=True).startswith("0{")
     check_headers(answer, "/socket.io/")
+
+
+# -- the admin's tools and your own account (issue 16) -----------------------------------
+def csrf_for(bare: FlaskClient, caller: Caller) -> dict[str, str]:
+    """The caller's headers for a change: a session's updated cookie and its CSRF token.
+
+    The token lives in the session cookie; a page that shows it (the account page,
+    for anyone logged in) updates the cookie, as a browser's would be.
+    """
+    if not caller.has_session:
+        return caller.headers
+    page = bare.get("/account", headers=caller.headers)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True))
+    cookie = re.search(r"sensorhub_session=([^;]+)", page.headers.get("Set-Cookie", ""))
+    if token is None or cookie is None:  # not logged in (any more): no token to send
+        return caller.headers
+    return {"Cookie": f"sensorhub_session={cookie.group(1)}", "X-CSRF-Token": token.group(1)}
+
+
+def test_admin_matrix(site: Site, callers: list[Caller], bare: FlaskClient,
+                      caplog: pytest.LogCaptureFixture) -> None:
+    """Every admin and account route, for every caller: admins may, others get 403, and
+    a credential that has ended 401; a session's change needs its CSRF token."""
+    caplog.set_level(logging.DEBUG)
+    users = site.web.hub.users
+    shown: list[str] = []  # passwords and tokens the API showed once
+
+    def expect(caller: Caller, answer: TestResponse, allowed: bool, path: str,
+               ok: int = 200, refused: str = "admins only") -> None:
+        check_headers(answer, path)
+        if caller.visible is None:
+            assert answer.status_code == 401, (caller.name, path, answer.status_code)
+            assert answer.get_json() == {"error": caller.refusal}, (caller.name, path)
+        elif not allowed:
+            assert answer.status_code == 403, (caller.name, path, answer.status_code)
+            assert answer.get_json() == {"error": refused}, (caller.name, path)
+        else:
+            assert answer.status_code == ok, (caller.name, path, answer.get_data())
+
+    for number, caller in enumerate(callers):
+        mark = f"t{number}"  # what this caller makes and changes, fresh each time
+        users.add(f"{mark}-edit", PASSWORD, rooms=frozenset({"a"}))
+        users.add(f"{mark}-gone", PASSWORD)
+        token_id = users.create_token(f"{mark}-edit")[0]
+        reads = ["/api/users", f"/api/users/{mark}-edit", "/api/tokens", "/api/admin/config",
+                 "/api/audit", "/api/audit.csv"]
+        for path in reads:
+            expect(caller, bare.get(path, headers=caller.headers), caller.admin, path)
+        headers = csrf_for(bare, caller)
+        changes = [
+            ("POST", "/api/users", {"name": f"{mark}-new", "rooms": ["a"]}, 201),
+            ("PATCH", f"/api/users/{mark}-edit", {"rooms": ["b"], "password": True}, 200),
+            ("DELETE", f"/api/users/{mark}-gone", None, 200),
+            ("POST", "/api/tokens", {"user": f"{mark}-edit", "rooms": ["b"]}, 201),
+            ("DELETE", f"/api/tokens/{token_id}", None, 200),
+            ("POST", "/api/admin/check-config", None, 200),
+            ("POST", "/api/admin/reload", None, 200),
+        ]
+        if caller.has_session and caller.admin:  # no CSRF token, a wrong one: refused
+            for sent in ({"Cookie": headers["Cookie"]}, {**headers, "X-CSRF-Token": "forged"}):
+                for method, path, data, _ok in changes:
+                    answer = bare.open(path, method=method, json=data, headers=sent)
+                    assert answer.status_code == 403, (method, path, answer.status_code)
+                    assert answer.get_json() == {"error": "missing or wrong X-CSRF-Token header"}
+            assert users.get(f"{mark}-new") is None and users.get(f"{mark}-gone") is not None
+            assert users.get(f"{mark}-edit").rooms == {"a"}
+        for method, path, data, ok in changes:
+            answer = bare.open(path, method=method, json=data, headers=headers)
+            expect(caller, answer, caller.admin, f"{method} {path}", ok)
+            body = answer.get_json() or {}
+            shown.extend(v for k, v in body.items() if k in ("password", "secret"))
+        assert (users.get(f"{mark}-new") is not None) == caller.admin, caller.name
+        assert (users.get(f"{mark}-gone") is None) == caller.admin, caller.name
+        assert (users.get(f"{mark}-edit").rooms == {"b"}) == caller.admin, caller.name
+        # your own account: a logged-in person, never a token
+        person = caller.has_session
+        token_refusal = "log in to do this (a token cannot)"
+        expect(caller, bare.get("/api/me", headers=caller.headers), person, "/api/me",
+               refused=token_refusal)
+        answer = bare.post("/api/me/password", headers=headers,
+                           json={"current": WRONG_PASSWORD, "new": "a new long password"})
+        expect(caller, answer, person, "/api/me/password", 400, refused=token_refusal)
+        if person and caller.visible is not None:
+            assert answer.get_json() == {"error": "the current password is wrong"}
+        # the pages: for a session only; anyone else is sent to log in
+        for path, allowed in (("/admin", caller.admin), ("/account", True)):
+            answer = bare.get(path, headers=caller.headers)
+            check_headers(answer, path)
+            if not (caller.has_session and caller.visible is not None):
+                assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+            else:
+                assert answer.status_code == (200 if allowed else 403), (caller.name, path)
+        page = bare.get("/", headers=caller.headers).get_data(as_text=True)
+        assert ('href="/admin"' in page) == (caller.admin and caller.has_session), caller.name
+    # what was shown once is in no log and in no audit row; each admin action is there
+    assert shown and not [s for s in shown + secrets_of(callers) if s in caplog.text]
+    audit = site.web.hub.audit.entries()
+    text = repr(audit)
+    assert not [s for s in shown + secrets_of(callers) if s in text]
+    actions = {(e["actor"], e["action"]) for e in audit}
+    assert {("root", a) for a in ("user.add", "user.change", "user.remove", "token.create",
+                                  "token.revoke", "config.check", "config.reload")} <= actions
+    assert {e["actor"] for e in audit if e["action"].startswith(("user.", "token."))} == {"root"}

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from flask_socketio import SocketIOTestClient
 
+from sensorhub.storage.users import Users
 from tests.conftest import DEFAULT_SENSORS
 from tests.web.conftest import Site, received
 
@@ -83,12 +84,13 @@ def test_made_admin_sees_every_room_and_revoked_credentials_still_cut(site: Site
     bob = token_socket(site, "bob")
     received(alice, "snapshot"), received(bob, "snapshot")
     set_rooms(site, "alice", "", admin=True)
-    site.web.clients.revalidate(user="alice")  # only alice's sockets
+    # as another process (the command line) would: this process hears nothing of it
+    Users(site.web.hub.store.connect).set_password("bob", "another good password")
+    site.web.clients.revalidate(user="alice")  # only alice's sockets: bob's wait
     assert bob.is_connected()
     snap = received(alice, "snapshot")[0]
     assert rooms_of(snap) == ["a", "b"] and snap["user"]["admin"] is True
-    # a password changed by this process ends bob's credential: cut at once, no re-check
-    site.web.hub.users.set_password("bob", "another good password")
+    site.web.clients.revalidate()
     assert not bob.is_connected(), "a changed password must still disconnect"
     assert alice.is_connected() and received(alice, "snapshot") == []  # nothing new
 
