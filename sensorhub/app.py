@@ -60,7 +60,8 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     runtime = SocketIORuntime(socketio)
     broadcaster = Broadcaster(socketio)
     hub = assemble(config, runtime, sinks=[broadcaster, *sinks],
-                   emit_alert=broadcaster.on_alert, on_cycle=on_cycle)
+                   emit_alert=broadcaster.on_alert, on_cycle=on_cycle,
+                   on_tick=broadcaster.on_tick)
     web = Web(hub=hub, socketio=socketio, broadcaster=broadcaster,
               clients=Clients(hub.users, socketio, runtime))
     app.extensions[EXTENSION] = web

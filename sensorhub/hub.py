@@ -85,12 +85,15 @@ class Hub:
 
 def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
              emit_alert: Callable[[dict[str, Any]], None] | None = None,
-             alerts: bool = True, on_cycle: Callable[[str], None] | None = None) -> Hub:
+             alerts: bool = True, on_cycle: Callable[[str], None] | None = None,
+             on_tick: Callable[[], None] | None = None) -> Hub:
     """Build every part of one process and wire the poller to its sinks and sources.
 
     ``sinks`` come right after the store (the broadcaster, a leader's state mirror);
     ``emit_alert`` pushes alert events to the dashboard; ``alerts=False`` (a sensor
-    node) leaves alerting to the hub that receives its readings.
+    node) leaves alerting to the hub that receives its readings. ``on_cycle`` runs after
+    each read (the systemd watchdog), ``on_tick`` once every sensor due at an instant of
+    the schedule has been read (the broadcaster sends its batches then).
     """
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
     users = Users(store.connect)
@@ -105,6 +108,7 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
     poller = Poller(config.sensors, runtime,
                     sinks=[store, *sinks, *([engine] if engine else []),
                            *(bridge.sinks if bridge else [])],
-                    sources=[bridge] if bridge else [], gpio=gpio, on_cycle=on_cycle)
+                    sources=[bridge] if bridge else [], gpio=gpio, on_cycle=on_cycle,
+                    on_tick=on_tick)
     return Hub(config=config, runtime=runtime, store=store, users=users, poller=poller,
                alerts=engine, bridge=bridge)

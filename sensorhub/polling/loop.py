@@ -33,6 +33,7 @@ from sensorhub.polling.states import (
     shown_state,
     transition,
 )
+from sensorhub.polling.ticks import Ticks
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import OffLoopTimeoutError, Runtime
 
@@ -59,7 +60,8 @@ class Poller(PushInput):
                  open_driver: Callable[..., Driver] = open_driver,
                  wall_clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic,
-                 on_cycle: Callable[[str], None] | None = None) -> None:
+                 on_cycle: Callable[[str], None] | None = None,
+                 on_tick: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
         self._sinks = tuple(sinks)
         self._sources = tuple(sources)
@@ -68,6 +70,7 @@ class Poller(PushInput):
         self._wall = wall_clock
         self._mono = monotonic
         self._on_cycle = on_cycle
+        self._ticks = Ticks(on_tick)  # on_tick: every sensor due at an instant is done
         self._stop = runtime.event()
         self._done: list[Any] = []
         now = wall_clock()
@@ -85,12 +88,14 @@ class Poller(PushInput):
         """Start the sources and one background task per polled sensor."""
         for source in self._sources:
             source.start(self)
-        for sensor in self._sensors.values():
-            if DRIVER_SPECS[sensor.cfg.driver].push:
-                continue  # its source drives it
+        polled = [s for s in self._sensors.values() if not DRIVER_SPECS[s.cfg.driver].push]
+        # one schedule for all: sensors on meeting intervals are due at the same instants
+        start = self._mono()
+        keys = [self._ticks.expect(s.cfg.id, start) for s in polled]  # before any loop runs
+        for sensor, key in zip(polled, keys, strict=True):
             done = self.runtime.event()
             self._done.append(done)
-            self.runtime.spawn(self._run, sensor, done)
+            self.runtime.spawn(self._run, sensor, done, start, key)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every loop, then close drivers and release GPIO (hung ones are skipped)."""
@@ -109,18 +114,17 @@ class Poller(PushInput):
         """Whether stop() was called."""
         return self._stop.is_set()
 
-    def _run(self, sensor: SensorRecord, done: Any) -> None:
+    def _run(self, sensor: SensorRecord, done: Any, start: float, key: int) -> None:
         try:
-            self._loop(sensor)
+            self._loop(sensor, start, key)
         except Exception:  # a bug in one loop must not pass silently
             log.exception("poller loop of sensor %s crashed", sensor.cfg.id)
         finally:
             done.set()
 
-    def _loop(self, sensor: SensorRecord) -> None:
+    def _loop(self, sensor: SensorRecord, start: float, key: int) -> None:
         cfg = sensor.cfg
         retry_delay = DRIVER_SPECS[cfg.driver].min_interval
-        start = self._mono()
         next_due = start
         while True:
             wait = next_due - self._mono()
@@ -135,6 +139,9 @@ class Poller(PushInput):
             # retry a failed read soon, but not one that is still hung in its thread
             fast_retry = not ok and not sensor.in_flight
             next_due = min(next_slot, now + retry_delay) if fast_retry else next_slot
+            next_key = self._ticks.expect(cfg.id, next_due)
+            self._ticks.done(cfg.id, key)  # this read's reading (if any) is with the sinks
+            key = next_key
 
     # -- one read --------------------------------------------------------------------
     def poll_once(self, sensor_id: str) -> bool:
