@@ -39,14 +39,16 @@ def run_smoke(name: str) -> dict[str, Any]:
 def test_fanout_smoke() -> None:
     summary = run_smoke("fanout")
     row = summary["results"][0]
-    assert {"mode", "clients", "sensorhub", "reference", "ratio_sensorhub_to_reference"} <= set(row)
-    for kind in ("sensorhub", "reference"):
+    kinds = ("sensorhub", "sensorhub_batch", "reference")  # `reading` and `readings` clients
+    assert {"mode", "clients", *kinds, "ratio_sensorhub_to_reference",
+            "ratio_sensorhub_batch_to_reference"} <= set(row)
+    for kind in kinds:
         figures = row[kind]
         assert not figures["errors"], figures["errors"]
         assert {"delivered_pct", "p50_ms", "p99_ms", "cpu_us_per_reading",
-                "rss_mib"} <= set(figures)
+                "readings_per_message", "rss_mib"} <= set(figures)
         assert figures["delivered_pct"]["median"] is not None
-    assert {r["kind"] for r in summary["runs"]} == {"sensorhub", "reference"}
+    assert {r["kind"] for r in summary["runs"]} == set(kinds)
 
 
 def test_footprint_smoke() -> None:
