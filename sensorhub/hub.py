@@ -61,6 +61,7 @@ class Hub:
         self.poller.stop()
         if self.alerts is not None:
             self.alerts.stop()
+        self.users.close()
         self.store.close()
         log.info("stopped; %d readings written in %d batches", self.store.written,
                  self.store.flushes)

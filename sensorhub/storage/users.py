@@ -19,11 +19,18 @@ from typing import Any
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sensorhub.rights import Principal
+from sensorhub.runtime import real_lock
 
 TOKEN_PREFIX = "shb_"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
-# checked against when a user does not exist, so timing does not reveal which names do
-_DUMMY_HASH = generate_password_hash("not-a-user-" + secrets.token_hex(8))
+# Checked against when a user does not exist, so timing does not reveal which names
+# do; the answer is thrown away, so its password need not be secret. Written out
+# rather than made at import, where scrypt cost 0.15 s of every start (more on a Pi).
+# Made with werkzeug's default method (tests/unit/test_users.py checks it still is).
+_DUMMY_PASSWORD = "sensorhub: no such user"
+_DUMMY_HASH = (
+    "scrypt:32768:8:1$5X1GN5hSf5lGX2gD$d8f218c5c23d4af4460bebf7ccd9a5744fc692ba7af18718b743"
+    "a4b9778bf2bf074819f7ddd5697b2e8d66121f936688876857f400844cd349700c74571ddbe2")
 
 
 class UserError(ValueError):
@@ -60,6 +67,8 @@ class Users:
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         """Work on the database ``connect`` opens (its schema made by storage.schema)."""
         self._connect = connect
+        self._reader: sqlite3.Connection | None = None  # kept for per-request lookups
+        self._reader_lock = real_lock()
 
     def _conn(self) -> sqlite3.Connection:
         conn = self._connect()
@@ -73,6 +82,31 @@ class Users:
                 return fn(conn)
         finally:
             conn.close()
+
+    def _lookup(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """One read on a connection kept open: the token or session check of a request.
+
+        Opening a connection (and its PRAGMAs) cost more than the query, on every
+        request. Autocommit and a statement stepped to its end (``fetchall``) leave no
+        read transaction open, so each lookup sees the latest commit of any process.
+        """
+        with self._reader_lock:  # one statement at a time: the lock is never held long
+            if self._reader is None:
+                self._reader = self._connect()
+                self._reader.isolation_level = None  # autocommit, whatever connect set
+            try:
+                return self._reader.execute(sql, args).fetchall()
+            except sqlite3.Error:
+                self._reader.close()  # open a fresh one next time
+                self._reader = None
+                raise
+
+    def close(self) -> None:
+        """Close the kept connection (a later lookup opens it again)."""
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # -- users -----------------------------------------------------------------------
     def add(self, name: str, password: str, *, admin: bool = False,
@@ -93,9 +127,9 @@ class Users:
 
     def get(self, name: str) -> User | None:
         """Look a user up by name."""
-        row = self._run(lambda c: c.execute(
-            "SELECT name, admin, rooms, epoch FROM users WHERE name = ?", (name,)).fetchone())
-        return _user(row) if row else None
+        rows = self._lookup("SELECT name, admin, rooms, epoch FROM users WHERE name = ?",
+                            (name,))
+        return _user(rows[0]) if rows else None
 
     def list(self) -> list[User]:
         """Every user, by name."""
@@ -166,12 +200,12 @@ class Users:
         """The principal a token stands for, or None if unknown or revoked."""
         if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
-        row = self._run(lambda c: c.execute(
+        rows = self._lookup(
             "SELECT u.name, u.admin, u.rooms, u.epoch, t.id FROM tokens t "
-            "JOIN users u ON u.name = t.user WHERE t.digest = ?", (_digest(token),)).fetchone())
-        if row is None:
+            "JOIN users u ON u.name = t.user WHERE t.digest = ?", (_digest(token),))
+        if not rows:
             return None
-        return _user(row[:4]).principal(kind="token", token_id=row[4])
+        return _user(rows[0][:4]).principal(kind="token", token_id=rows[0][4])
 
     def validity(self) -> tuple[dict[str, User], set[int]]:
         """Every user and every token id, read in one go (for re-checking clients)."""
