@@ -41,9 +41,11 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     from sensorhub.web import api, assets, auth, events, metrics, security, views
     from sensorhub.web.broadcaster import Broadcaster
     from sensorhub.web.clients import Clients
+    from sensorhub.web.encoding import FastJSONProvider, SocketJSON
     from sensorhub.web.state import EXTENSION, Web
 
     app = Flask(__name__, static_folder=None, template_folder=str(ROOT / "templates"))
+    app.json = FastJSONProvider(app)  # history answers are thousands of floats
     app.config.update(
         SECRET_KEY=security.load_secret_key(config.secret_key_path),
         SESSION_COOKIE_NAME="sensorhub_session",
@@ -51,12 +53,11 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.server.session_hours),
         MAX_CONTENT_LENGTH=64 * 1024,
-        JSON_SORT_KEYS=False,
     )
     socketio = SocketIO(app, async_mode=config.server.async_mode,
                         max_http_buffer_size=MAX_EVENT_BYTES, logger=False,
                         engineio_logger=False, message_queue=config.server.message_queue,
-                        channel="sensorhub")
+                        channel="sensorhub", json=SocketJSON)
     runtime = SocketIORuntime(socketio)
     broadcaster = Broadcaster(socketio)
     hub = assemble(config, runtime, sinks=[broadcaster, *sinks],
