@@ -203,22 +203,25 @@ def rooms_of(n: int, see_all: bool = False) -> list[tuple[str, ...]]:
 
 
 def start_server(kind: str, mode: str, n: int, directory: Path, *, per_room: int,
-                 interval: float, see_all: bool = False, spread: bool = False
-                 ) -> tuple[Any, list[dict[str, Any]]]:
+                 interval: float, see_all: bool = False, spread: bool = False,
+                 prepare: Any = None) -> tuple[Any, list[dict[str, Any]]]:
     """Start sensorhub (with a token per client) or the reference; the clients' specs.
 
-    ``kind`` is one of KINDS; ``spread`` applies to the reference only.
+    ``kind`` is one of KINDS; ``spread`` applies to the reference only, ``prepare``
+    (called with the database path before the tokens are made) to sensorhub only.
     """
     rooms = rooms_of(n, see_all)
     if kind.startswith("sensorhub"):
         tokens: dict[str, list[str]] = {}
 
-        def prepare(db_path: Path) -> None:
+        def prepare_db(db_path: Path) -> None:
+            if prepare is not None:
+                prepare(db_path)
             tokens.update(make_tokens(db_path, ROOMS, n if see_all else (n + 1) // 2,
                                       together=see_all))
 
         server = start_sensorhub(directory, mode, rooms=ROOMS, sensors=mock_sensors(
-            ROOMS, per_room, interval), flush_interval=5.0, prepare=prepare)
+            ROOMS, per_room, interval), flush_interval=5.0, prepare=prepare_db)
         batch = {"batch": True} if kind == "sensorhub_batch" else {}
         auths = [{"token": tokens[",".join(r)][i if see_all else i // 2], **batch}
                  for i, r in enumerate(rooms)]

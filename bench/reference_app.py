@@ -8,6 +8,10 @@ over the interval (8 sensors at 1 s: one emit every 125 ms, which spares the bar
 app the bursts of sensors due at the same instant). No database, no authentication,
 no polling: whatever sensorhub costs beyond this is its own overhead.
 
+``GET /api/history`` answers with a history of sensorhub's shape and size (1000 points
+of 7 numbers, about 50 KB) kept in memory, through Flask's own ``jsonify``: the floor
+under sensorhub's history route (bench/history.py, bench/footprint.py).
+
     python bench/reference_app.py --port 5001 --async-mode eventlet --interval 0.1
 """
 
@@ -17,6 +21,7 @@ import argparse
 import logging
 import math
 import os
+import socket
 import sys
 import time
 
@@ -55,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         import eventlet
 
         eventlet.monkey_patch()
-    from flask import Flask
+    from flask import Flask, request
     from flask_socketio import SocketIO, join_room
 
     logging.basicConfig(level=logging.WARNING)
@@ -67,6 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    start = time.time() - 3600
+    points = [[round(start + 3.604 * i, 3), *(round(20 + math.sin(i / 50) + k / 10, 2)
+                                              for k in range(6))] for i in range(1000)]
+
+    @app.get("/api/history")
+    def history() -> dict[str, object]:
+        return {"sensor": request.args.get("sensor"), "since": start, "until": start + 3600,
+                "step": 3.604, "fields": ["ts", "temperature", "humidity", "temperature_min",
+                                          "temperature_max", "humidity_min", "humidity_max"],
+                "points": points}
 
     @socketio.on("connect")
     def on_connect(auth: object = None) -> bool:
@@ -98,9 +114,23 @@ def main(argv: list[str] | None = None) -> int:
             slot += 1
 
     socketio.start_background_task(ticker)
-    print(f"reference listening on {args.host}:{args.port} ({args.async_mode})", flush=True)
-    socketio.run(app, host=args.host, port=args.port, log_output=False,
-                 allow_unsafe_werkzeug=True)
+    # The server socketio.run would start, with TCP_NODELAY as sensorhub sets it
+    # (sensorhub/service/serve.py): otherwise Nagle's algorithm and a delayed ACK add
+    # 40 ms to every HTTP answer, and the comparison would be about that.
+    if args.async_mode == "eventlet":
+        import eventlet.wsgi
+
+        listener = eventlet.listen((args.host, args.port))
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        print(f"reference listening on {args.host}:{args.port} ({args.async_mode})", flush=True)
+        eventlet.wsgi.server(listener, app, log_output=False)
+    else:
+        from werkzeug.serving import make_server
+
+        server = make_server(args.host, args.port, app, threaded=True)
+        server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        print(f"reference listening on {args.host}:{args.port} ({args.async_mode})", flush=True)
+        server.serve_forever()
     return 0
 
 

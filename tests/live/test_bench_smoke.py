@@ -67,7 +67,7 @@ def test_history_smoke() -> None:
     summary = run_smoke("history")
     assert summary["generate"]["readings"] > 0
     assert summary["disk"]["bytes_per_reading"] > 0
-    for part in ("store_history", "http_history"):
+    for part in ("store_history", "http_history", "http_history_reference"):
         assert set(summary[part]) == {"30d", "7d", "24h", "1h"}
         assert all(v["p50_ms"] is not None for v in summary[part].values())
     assert {"cpu_pct_of_one_core", "commits_per_hour", "fsyncs_per_hour"} <= set(
