@@ -117,8 +117,12 @@ async def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     limit = asyncio.Semaphore(20)
     failures: list[str] = []
 
+    # a browser offers permessage-deflate and the server then compresses every frame
+    # for each client (CPU, and a zlib state per connection): --deflate does the same
+    extra = {"compress": 15} if spec.get("deflate") else {}
+
     async def connect(index: int, client_spec: dict[str, Any]) -> None:
-        client = socketio.AsyncClient(reconnection=False)
+        client = socketio.AsyncClient(reconnection=False, websocket_extra_options=extra)
         one, many = handlers(index)
         client.on("reading", one)
         client.on("readings", many)
@@ -232,13 +236,14 @@ def start_server(kind: str, mode: str, n: int, directory: Path, *, per_room: int
     return server, [{"auth": a, "rooms": r} for a, r in zip(auths, rooms, strict=True)]
 
 
-def connect_clients(server: Any, clients: list[dict[str, Any]], drain: float
-                    ) -> tuple[list[Worker], dict[str, Any]]:
+def connect_clients(server: Any, clients: list[dict[str, Any]], drain: float,
+                    deflate: bool = False) -> tuple[list[Worker], dict[str, Any]]:
     """Start the load generators and wait until their clients are connected."""
     n = len(clients)
     share = [clients[i::WORKERS] for i in range(WORKERS)]
     workers = [Worker({"url": server.url, "clients": part, "drain": drain,
-                       "connect_timeout": 60 + n / 5}) for part in share if part]
+                       "deflate": deflate, "connect_timeout": 60 + n / 5})
+               for part in share if part]
     ready = [w.read(90 + n / 5) for w in workers]
     return workers, {"connected": sum(r.get("ready", 0) for r in ready),
                      "connect_failures": [f for r in ready for f in r.get("failed", [])]}
@@ -256,7 +261,7 @@ def run_once(kind: str, mode: str, n: int, args: argparse.Namespace, directory: 
     result: dict[str, Any] = {"kind": kind, "mode": mode, "clients": n,
                               "answering_s": server.answering_s}
     try:
-        workers, ready = connect_clients(server, clients, args.drain)
+        workers, ready = connect_clients(server, clients, args.drain, args.deflate)
         result.update(ready)
         if ready["connected"] == 0:
             result["error"] = f"no client connected: {ready}"
@@ -380,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--take", choices=("reading", "readings", "both"),
                         help="how sensorhub's clients take readings (default reading)")
     parser.add_argument("--batched", action="store_true", help="the same as --take readings")
+    parser.add_argument("--deflate", action="store_true",
+                        help="clients offer permessage-deflate, as browsers do")
     parser.add_argument("--only", choices=("sensorhub", "reference"))
     parser.add_argument("--smoke", action="store_true", help="one short run per server (CI)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -426,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenario": {"preset": args.scenario, "rooms": list(ROOMS),
                      "sensors_per_room": args.per_room, "interval_s": args.interval,
                      "client_rooms": args.client_rooms, "reference_spread": args.spread,
-                     "take": args.take, "window_s": args.window,
+                     "take": args.take, "deflate": args.deflate, "window_s": args.window,
                      "repeats": args.repeats, "load_processes": WORKERS,
                      "readings_per_s_per_client": args.per_room / args.interval * (
                          len(ROOMS) if args.client_rooms == "all" else 1)},

@@ -167,7 +167,7 @@ def clients_run(kind: str, mode: str, n: int, args: argparse.Namespace, director
     workers: list[Any] = []
     result: dict[str, Any] = {"kind": kind, "mode": mode, "clients": n}
     try:
-        workers, ready = connect_clients(server, clients, drain=0.5)
+        workers, ready = connect_clients(server, clients, drain=0.5, deflate=args.deflate)
         result["connected"] = ready["connected"]
         if history_db is not None:
             result.update(ask_history(server.url, tokens[0] if tokens else "",
@@ -198,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=4.0, help="seconds before measuring")
     parser.add_argument("--window", type=float, default=8.0, help="seconds measured")
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--deflate", action="store_true",
+                        help="clients offer permessage-deflate, as browsers do")
     parser.add_argument("--history-days", type=float, default=30.0,
                         help="days of history in sensorhub's database for the client runs")
     parser.add_argument("--client-repeats", type=int, default=1)
@@ -273,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenario": {"sensors": 2 * PER_ROOM, "interval_s": INTERVAL, "settle_s": args.settle,
                      "window_s": args.window, "repeats": args.repeats,
                      "clients": args.clients, "history_days": args.history_days,
+                     "deflate": args.deflate,
                      "repo": str(ROOT)},
         "results": results, "sensorhub_modules": modules, "runs": runs,
         "elapsed_s": time.monotonic() - started,
