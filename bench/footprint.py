@@ -108,10 +108,16 @@ def loaded_modules(config_path: Path) -> dict[str, Any]:
 
 def idle_run(kind: str, mode: str, args: argparse.Namespace, directory: Path
              ) -> dict[str, Any]:
-    """Start one server, let it settle, measure CPU and RSS with no clients."""
+    """Start one server, let it settle, measure CPU and RSS with no clients.
+
+    sensorhub starts on a database that already has a user, as at every boot after
+    the first (``--first-start``: on a new one, where it makes the admin's password
+    hash, scrypt, before it listens).
+    """
     if kind == "sensorhub":
         server = start_sensorhub(directory, mode, rooms=ROOMS,
-                                 sensors=mock_sensors(ROOMS, PER_ROOM, INTERVAL))
+                                 sensors=mock_sensors(ROOMS, PER_ROOM, INTERVAL),
+                                 prepare=None if args.first_start else admin_token)
     else:
         server = start_reference(directory, mode, rooms=ROOMS, per_room=PER_ROOM,
                                  interval=INTERVAL)
@@ -200,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--deflate", action="store_true",
                         help="clients offer permessage-deflate, as browsers do")
+    parser.add_argument("--first-start", action="store_true",
+                        help="idle runs start sensorhub on a new database (it makes a user)")
     parser.add_argument("--history-days", type=float, default=30.0,
                         help="days of history in sensorhub's database for the client runs")
     parser.add_argument("--client-repeats", type=int, default=1)
@@ -275,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenario": {"sensors": 2 * PER_ROOM, "interval_s": INTERVAL, "settle_s": args.settle,
                      "window_s": args.window, "repeats": args.repeats,
                      "clients": args.clients, "history_days": args.history_days,
-                     "deflate": args.deflate,
+                     "deflate": args.deflate, "first_start": args.first_start,
                      "repo": str(ROOT)},
         "results": results, "sensorhub_modules": modules, "runs": runs,
         "elapsed_s": time.monotonic() - started,
