@@ -57,6 +57,23 @@ class Ticks:
             if waiting:
                 return
             del self._due[key]
+        self._end_tick()
+
+    def forget(self, sensor_id: str) -> None:
+        """A sensor's loop ended for good (a reload removed it): no instant waits for it
+        any more, and one it was the last to be due at ends now."""
+        with self._lock:
+            ended = 0
+            for key, waiting in list(self._due.items()):
+                if sensor_id in waiting:
+                    waiting.discard(sensor_id)
+                    if not waiting:
+                        del self._due[key]
+                        ended += 1
+        if ended:
+            self._end_tick()
+
+    def _end_tick(self) -> None:
         if self._on_tick is None:
             return
         try:

@@ -37,6 +37,19 @@ def test_a_tick_ends_when_the_last_sensor_due_is_done() -> None:
     assert ended == [1, 1] and ticks.pending() == {}
 
 
+def test_a_sensor_that_is_gone_is_no_longer_waited_for() -> None:
+    ended: list[int] = []
+    ticks = Ticks(lambda: ended.append(1))
+    key = ticks.expect("a1", 5.0)
+    ticks.expect("gone", 5.0)
+    later = ticks.expect("gone", 6.0)
+    ticks.done("a1", key)
+    assert ended == []
+    ticks.forget("gone")  # a reload removed it while its instants were open
+    assert ended == [1], "the instant it was the last to be due at ends"
+    assert later not in ticks.pending() and ticks.pending() == {}
+
+
 def test_instants_that_differ_only_in_float_rounding_are_one_tick() -> None:
     assert 0.1 * 3 != 0.3 * 1
     assert instant_key(0.1 * 3) == instant_key(0.3 * 1)
