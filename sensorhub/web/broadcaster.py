@@ -59,6 +59,13 @@ class Broadcaster:
         self._lock = real_lock()  # guards the four above; poller threads share them
 
     # -- who joins what ----------------------------------------------------------------
+    def socket_rooms(self, room_ids: Iterable[str], batch: bool) -> list[str]:
+        """The Socket.IO rooms of a client that may watch ``room_ids`` (``batch``: it
+        asked for ``readings``); what connect and any later resync make it join."""
+        if batch:
+            return self.batch_rooms(room_ids)
+        return [room_key(room_id) for room_id in sorted(room_ids)]
+
     def batch_rooms(self, room_ids: Iterable[str]) -> list[str]:
         """The Socket.IO rooms a batch client that may watch ``room_ids`` joins."""
         rooms = frozenset(room_ids)

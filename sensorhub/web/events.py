@@ -18,7 +18,6 @@ from sensorhub.rights import (
     visible_sensors,
 )
 from sensorhub.web.auth import AuthError, session_principal, token_principal
-from sensorhub.web.broadcaster import room_key
 from sensorhub.web.queries import BadRequestError, parse_history
 from sensorhub.web.security import RateLimiter
 from sensorhub.web.snapshot import snapshot
@@ -54,11 +53,9 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
             raise ConnectionRefusedError(str(error)) from None
         sid = request.sid  # type: ignore[attr-defined]
         clients.add(sid, principal)
-        rooms = rooms_for(principal, hub.config)
         # {"batch": true} in auth: one `readings` message a tick instead of `reading`s
         batch = isinstance(auth, dict) and auth.get("batch") is True
-        for key in (web.broadcaster.batch_rooms(rooms) if batch
-                    else [room_key(room_id) for room_id in rooms]):
+        for key in web.broadcaster.socket_rooms(rooms_for(principal, hub.config), batch):
             join_room(key)
         web.broadcaster.to_client(sid, "snapshot", snapshot(hub, web.boot, principal))
 

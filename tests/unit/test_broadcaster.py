@@ -65,6 +65,12 @@ def test_a_client_of_several_rooms_joins_one_batch_room_for_the_set() -> None:
     assert broadcaster.batch_rooms([]) == []
 
 
+def test_reading_clients_join_one_room_per_room() -> None:
+    broadcaster = Broadcaster(FakeSocketIO())
+    assert broadcaster.socket_rooms({"b", "a"}, batch=False) == [room_key("a"), room_key("b")]
+    assert broadcaster.socket_rooms({"b", "a"}, batch=True) == [batch_room_key("a,b")]
+
+
 def test_the_end_of_a_tick_sends_one_message_per_client_across_its_rooms() -> None:
     sio = FakeSocketIO()
     broadcaster = Broadcaster(sio, max_wait=30.0)
