@@ -284,8 +284,9 @@ def start_sensorhub(directory: Path, async_mode: str, *, rooms: Sequence[str] = 
 
 
 def start_reference(directory: Path, async_mode: str, *, rooms: Sequence[str] = ("a", "b"),
-                    per_room: int = 1, interval: float = 0.1, timeout: float = 30.0) -> Server:
-    """Start ``bench/reference_app.py`` on a free loopback port."""
+                    per_room: int = 1, interval: float = 0.1, spread: bool = False,
+                    timeout: float = 30.0) -> Server:
+    """Start ``bench/reference_app.py`` on a free loopback port (``spread``: see there)."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = directory / f"reference-{port}.log"
@@ -294,7 +295,7 @@ def start_reference(directory: Path, async_mode: str, *, rooms: Sequence[str] = 
         proc = subprocess.Popen(
             [PYTHON, str(BENCH / "reference_app.py"), "--port", str(port), "--async-mode",
              async_mode, "--rooms", ",".join(rooms), "--per-room", str(per_room),
-             "--interval", str(interval)],
+             "--interval", str(interval), *(["--spread"] if spread else [])],
             stdout=log, stderr=subprocess.STDOUT, env=child_env(), cwd=directory)
     server = Server("reference", async_mode, proc, port, directory, log_path, started,
                     sensors=mock_sensors(rooms, per_room, interval))
@@ -316,15 +317,21 @@ def _users(db_path: Path) -> Any:
     return Users(lambda: _connect_db(db_path))
 
 
-def make_tokens(db_path: Path, rooms: Sequence[str], per_room: int) -> dict[str, list[str]]:
-    """One user per room and ``per_room`` API tokens for each: room -> tokens."""
+def make_tokens(db_path: Path, rooms: Sequence[str], per_room: int, *,
+                together: bool = False) -> dict[str, list[str]]:
+    """One user per room and ``per_room`` API tokens for each: room -> tokens.
+
+    ``together``: one user who may see every room instead, under the key
+    ``",".join(rooms)``.
+    """
     users = _users(db_path)
     tokens: dict[str, list[str]] = {}
-    for room in rooms:
-        name = f"bench-{room}"
+    for group in [list(rooms)] if together else [[room] for room in rooms]:
+        key = ",".join(group)
+        name = "bench-" + key.replace(",", "-")
         if users.get(name) is None:
-            users.add(name, "bench password " + room, rooms=frozenset({room}))
-        tokens[room] = [users.create_token(name, "bench")[1] for _ in range(per_room)]
+            users.add(name, "bench password " + key, rooms=frozenset(group))
+        tokens[key] = [users.create_token(name, "bench")[1] for _ in range(per_room)]
     return tokens
 
 

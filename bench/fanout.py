@@ -13,11 +13,18 @@ window count; for each run we report
 - server CPU (user + system, from /proc) per delivered reading, and server RSS,
 
 and for each N the median over the repeats of every figure and of the ratios
-sensorhub / reference. ``--batched`` makes sensorhub's clients opt in to the coalesced
-``readings`` event (docs/protocol.md), when the server offers it.
+sensorhub / reference. ``--take`` says how sensorhub's clients take readings: one
+``reading`` event each, ``readings`` batches (one message a tick, docs/protocol.md),
+or ``both`` (two sensorhub runs beside each reference run). ``--client-rooms all``
+gives every client both rooms; ``--spread`` makes the reference emit a tick's
+readings one at a time, evenly over the interval. ``--scenario dashboard`` is the
+configuration of the performance issue: 8 sensors at 1 s in two rooms, every client
+sees both (8 readings a second each), both kinds of sensorhub client, the reference
+spread (one emit every 125 ms).
 
     python bench/fanout.py                       # N = 1, 50, 200, 500; both modes
     python bench/fanout.py --clients 200 --modes eventlet --repeats 5
+    python bench/fanout.py --scenario dashboard --clients 200,500 --repeats 3
     python bench/fanout.py --smoke               # ~10 s, for CI
 """
 
@@ -55,6 +62,11 @@ from bench.common import (
 
 ROOMS = ("a", "b")
 WORKERS = 2
+KINDS = ("reference", "sensorhub", "sensorhub_batch")  # sensorhub_batch: `readings` clients
+SCENARIOS = {  # presets; explicit options still win
+    "dashboard": {"per_room": 4, "interval": 1.0, "client_rooms": "all", "spread": True,
+                  "take": "both"},
+}
 
 
 # -- the load generator (a child process) -----------------------------------------------
@@ -105,8 +117,12 @@ async def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     limit = asyncio.Semaphore(20)
     failures: list[str] = []
 
+    # a browser offers permessage-deflate and the server then compresses every frame
+    # for each client (CPU, and a zlib state per connection): --deflate does the same
+    extra = {"compress": 15} if spec.get("deflate") else {}
+
     async def connect(index: int, client_spec: dict[str, Any]) -> None:
-        client = socketio.AsyncClient(reconnection=False)
+        client = socketio.AsyncClient(reconnection=False, websocket_extra_options=extra)
         one, many = handlers(index)
         client.on("reading", one)
         client.on("readings", many)
@@ -185,39 +201,49 @@ class Worker:
             self.proc.wait(5)
 
 
-def rooms_of(n: int) -> list[str]:
-    """The room of each of n clients: alternately a and b."""
-    return [ROOMS[i % len(ROOMS)] for i in range(n)]
+def rooms_of(n: int, see_all: bool = False) -> list[tuple[str, ...]]:
+    """The rooms of each of n clients: all of them, or alternately a and b."""
+    return [ROOMS if see_all else (ROOMS[i % len(ROOMS)],) for i in range(n)]
 
 
 def start_server(kind: str, mode: str, n: int, directory: Path, *, per_room: int,
-                 interval: float, batched: bool = False) -> tuple[Any, list[dict[str, Any]]]:
-    """Start sensorhub (with a token per client) or the reference; the clients' specs."""
-    rooms = rooms_of(n)
-    if kind == "sensorhub":
+                 interval: float, see_all: bool = False, spread: bool = False,
+                 prepare: Any = None) -> tuple[Any, list[dict[str, Any]]]:
+    """Start sensorhub (with a token per client) or the reference; the clients' specs.
+
+    ``kind`` is one of KINDS; ``spread`` applies to the reference only, ``prepare``
+    (called with the database path before the tokens are made) to sensorhub only.
+    """
+    rooms = rooms_of(n, see_all)
+    if kind.startswith("sensorhub"):
         tokens: dict[str, list[str]] = {}
 
-        def prepare(db_path: Path) -> None:
-            tokens.update(make_tokens(db_path, ROOMS, (n + 1) // 2))
+        def prepare_db(db_path: Path) -> None:
+            if prepare is not None:
+                prepare(db_path)
+            tokens.update(make_tokens(db_path, ROOMS, n if see_all else (n + 1) // 2,
+                                      together=see_all))
 
         server = start_sensorhub(directory, mode, rooms=ROOMS, sensors=mock_sensors(
-            ROOMS, per_room, interval), flush_interval=5.0, prepare=prepare)
-        batch = {"batch": True} if batched else {}
-        auths = [{"token": tokens[room][i // 2], **batch} for i, room in enumerate(rooms)]
+            ROOMS, per_room, interval), flush_interval=5.0, prepare=prepare_db)
+        batch = {"batch": True} if kind == "sensorhub_batch" else {}
+        auths = [{"token": tokens[",".join(r)][i if see_all else i // 2], **batch}
+                 for i, r in enumerate(rooms)]
     else:
         server = start_reference(directory, mode, rooms=ROOMS, per_room=per_room,
-                                 interval=interval)
-        auths = [{"room": room} for room in rooms]
-    return server, [{"auth": a, "room": r} for a, r in zip(auths, rooms, strict=True)]
+                                 interval=interval, spread=spread)
+        auths = [{"rooms": list(r)} for r in rooms]
+    return server, [{"auth": a, "rooms": r} for a, r in zip(auths, rooms, strict=True)]
 
 
-def connect_clients(server: Any, clients: list[dict[str, Any]], drain: float
-                    ) -> tuple[list[Worker], dict[str, Any]]:
+def connect_clients(server: Any, clients: list[dict[str, Any]], drain: float,
+                    deflate: bool = False) -> tuple[list[Worker], dict[str, Any]]:
     """Start the load generators and wait until their clients are connected."""
     n = len(clients)
     share = [clients[i::WORKERS] for i in range(WORKERS)]
     workers = [Worker({"url": server.url, "clients": part, "drain": drain,
-                       "connect_timeout": 60 + n / 5}) for part in share if part]
+                       "deflate": deflate, "connect_timeout": 60 + n / 5})
+               for part in share if part]
     ready = [w.read(90 + n / 5) for w in workers]
     return workers, {"connected": sum(r.get("ready", 0) for r in ready),
                      "connect_failures": [f for r in ready for f in r.get("failed", [])]}
@@ -227,13 +253,15 @@ def connect_clients(server: Any, clients: list[dict[str, Any]], drain: float
 def run_once(kind: str, mode: str, n: int, args: argparse.Namespace, directory: Path
              ) -> dict[str, Any]:
     """Start a server, connect n clients, measure one window, stop everything."""
+    see_all = args.client_rooms == "all"
     server, clients = start_server(kind, mode, n, directory, per_room=args.per_room,
-                                   interval=args.interval, batched=args.batched)
+                                   interval=args.interval, see_all=see_all,
+                                   spread=args.spread)
     workers: list[Worker] = []
     result: dict[str, Any] = {"kind": kind, "mode": mode, "clients": n,
                               "answering_s": server.answering_s}
     try:
-        workers, ready = connect_clients(server, clients, args.drain)
+        workers, ready = connect_clients(server, clients, args.drain, args.deflate)
         result.update(ready)
         if ready["connected"] == 0:
             result["error"] = f"no client connected: {ready}"
@@ -265,7 +293,7 @@ def run_once(kind: str, mode: str, n: int, args: argparse.Namespace, directory: 
         for sensor, (lo, hi) in a["seqs"].items():
             span = seqs.setdefault(sensor, [lo, hi])
             span[0], span[1] = min(span[0], lo), max(span[1], hi)
-    per_room = {room: rooms_of(n).count(room) for room in ROOMS}
+    per_room = {room: sum(room in r for r in rooms_of(n, see_all)) for room in ROOMS}
     sensor_room = {s["id"]: s["room"] for s in server.sensors}
     expected = sum((hi - lo + 1) * per_room[sensor_room[sensor]]
                    for sensor, (lo, hi) in seqs.items())
@@ -309,26 +337,29 @@ FIGURES = {
 
 def summarize(runs: list[dict[str, Any]], modes: list[str], counts: list[int]
               ) -> list[dict[str, Any]]:
-    """Per mode and N: medians over the repeats, and median ratios sensorhub / reference."""
+    """Per mode and N: medians over the repeats, and median ratios sensorhub / reference.
+
+    Each ratio pairs a sensorhub run with the reference run of the same repeat.
+    """
     table = []
     for mode in modes:
         for n in counts:
             row: dict[str, Any] = {"mode": mode, "clients": n}
-            pairs = [r for r in runs if r["mode"] == mode and r["clients"] == n]
-            for kind in ("sensorhub", "reference"):
-                mine = [r for r in pairs if r["kind"] == kind]
+            group = [r for r in runs if r["mode"] == mode and r["clients"] == n]
+            by_rep: dict[int, dict[str, dict[str, Any]]] = {}
+            for r in group:
+                by_rep.setdefault(r["repeat"], {})[r["kind"]] = r
+            for kind in [k for k in KINDS if any(r["kind"] == k for r in group)]:
+                mine = [r for r in group if r["kind"] == kind]
                 row[kind] = {name: spread([get(r) for r in mine]) for name, get in
                              FIGURES.items()}
                 row[kind]["errors"] = [r["error"] for r in mine if "error" in r]
-            ratios: dict[str, Any] = {}
-            by_rep: dict[int, dict[str, dict[str, Any]]] = {}
-            for r in pairs:
-                by_rep.setdefault(r["repeat"], {})[r["kind"]] = r
-            for name in ("p50_ms", "p99_ms", "cpu_us_per_reading", "rss_mib"):
-                get = FIGURES[name]
-                ratios[name] = spread([ratio(get(p["sensorhub"]), get(p["reference"]))
-                                       for p in by_rep.values() if len(p) == 2])
-            row["ratio_sensorhub_to_reference"] = ratios
+                if kind == "reference":
+                    continue
+                row[f"ratio_{kind}_to_reference"] = {name: spread([
+                    ratio(FIGURES[name](p[kind]), FIGURES[name](p["reference"]))
+                    for p in by_rep.values() if kind in p and "reference" in p])
+                    for name in ("p50_ms", "p99_ms", "cpu_us_per_reading", "rss_mib")}
             table.append(row)
     return table
 
@@ -343,22 +374,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--drain", type=float, default=1.5,
                         help="seconds after the window for late readings to arrive")
-    parser.add_argument("--per-room", type=int, default=1, help="sensors per room")
-    parser.add_argument("--interval", type=float, default=0.1, help="sensor interval, s")
-    parser.add_argument("--batched", action="store_true",
-                        help="sensorhub clients opt in to the coalesced 'readings' event")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS),
+                        help="a preset of the options below (explicit ones win)")
+    parser.add_argument("--per-room", type=int, help="sensors per room (default 1)")
+    parser.add_argument("--interval", type=float, help="sensor interval, s (default 0.1)")
+    parser.add_argument("--client-rooms", choices=("one", "all"),
+                        help="each client sees one room (default) or all")
+    parser.add_argument("--spread", action="store_true", default=None,
+                        help="the reference emits a tick's readings evenly over the interval")
+    parser.add_argument("--take", choices=("reading", "readings", "both"),
+                        help="how sensorhub's clients take readings (default reading)")
+    parser.add_argument("--batched", action="store_true", help="the same as --take readings")
+    parser.add_argument("--deflate", action="store_true",
+                        help="clients offer permessage-deflate, as browsers do")
     parser.add_argument("--only", choices=("sensorhub", "reference"))
     parser.add_argument("--smoke", action="store_true", help="one short run per server (CI)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main()
-    if args.smoke:
-        args.clients, args.modes, args.repeats = "4", "eventlet", 1
+    if args.smoke:  # every path: both kinds of client, two rooms each, a spread reference
+        args.clients, args.modes, args.repeats, args.take = "4", "eventlet", 1, "both"
+        args.per_room, args.interval, args.client_rooms, args.spread = 2, 0.2, "all", True
         args.window, args.warmup, args.drain = 1.0, 0.3, 0.5
+    preset = SCENARIOS.get(args.scenario or "", {})
+    defaults = {"per_room": 1, "interval": 0.1, "client_rooms": "one", "spread": False,
+                "take": "readings" if args.batched else "reading"}
+    for name, default in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, preset.get(name, default))
     counts = [int(c) for c in args.clients.split(",") if c]
     modes = [m for m in args.modes.split(",") if m]
-    kinds = [args.only] if args.only else ["reference", "sensorhub"]
+    mine = {"reading": ["sensorhub"], "readings": ["sensorhub_batch"],
+            "both": ["sensorhub", "sensorhub_batch"]}[args.take]
+    kinds = (["reference"] if args.only != "sensorhub" else []) + (
+        mine if args.only != "reference" else [])
     runs: list[dict[str, Any]] = []
     started = time.monotonic()
     with workdir("fanout") as scratch:
@@ -380,11 +430,13 @@ def main(argv: list[str] | None = None) -> int:
                                                     "cpu_us_per_reading", "rss_mib",
                                                     "error")}, 2)))
     emit_summary("fanout", save=not args.smoke, summary={
-        "scenario": {"rooms": list(ROOMS), "sensors_per_room": args.per_room,
-                     "interval_s": args.interval, "window_s": args.window,
+        "scenario": {"preset": args.scenario, "rooms": list(ROOMS),
+                     "sensors_per_room": args.per_room, "interval_s": args.interval,
+                     "client_rooms": args.client_rooms, "reference_spread": args.spread,
+                     "take": args.take, "deflate": args.deflate, "window_s": args.window,
                      "repeats": args.repeats, "load_processes": WORKERS,
-                     "batched": args.batched,
-                     "readings_per_s_per_client": args.per_room / args.interval},
+                     "readings_per_s_per_client": args.per_room / args.interval * (
+                         len(ROOMS) if args.client_rooms == "all" else 1)},
         "results": summarize(runs, modes, counts),
         "runs": [{k: v for k, v in r.items() if k != "connect_failures"} for r in runs],
         "elapsed_s": time.monotonic() - started,

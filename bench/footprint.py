@@ -3,12 +3,17 @@
 sensorhub runs 8 mock sensors at 2 s in two rooms; the reference app emits the same
 readings (4 per room every 2 s). For each async mode, ``--repeats`` times and in
 alternating order, each server is started, left to settle, and measured over a
-window with no clients; then with ``--clients`` websocket clients connected. Also
-measured: the RSS of a process that only imports eventlet, Flask and Flask-SocketIO
-(the floor under both), and which modules a sensorhub process loads (hardware
-libraries must not be among them on a machine without sensors configured).
+window with no clients; then with ``--clients`` websocket clients connected, on a
+database holding ``--history-days`` of those 8 sensors (made once by
+bench/history.py's generator, about 45 s for 30 days), after every sensor's history
+has been asked for over HTTP at 30 d, 7 d, 24 h and 1 h, as dashboards opening do
+(the reference answers the same requests from memory). Also measured: the RSS of a
+process that only imports eventlet, Flask and Flask-SocketIO (the floor under
+both), and which modules a sensorhub process loads (hardware libraries must not be
+among them on a machine without sensors configured).
 
-    python bench/footprint.py                # both modes, 3 repeats, 200 clients
+    python bench/footprint.py                # both modes, 3 repeats, 50 clients, 30 days
+    python bench/footprint.py --modes eventlet --clients 200 --history-days 0
     python bench/footprint.py --smoke        # ~10 s, for CI
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +34,7 @@ from bench.common import (
     PYTHON,
     ROOT,
     Sampler,
+    admin_token,
     child_env,
     emit_summary,
     mock_sensors,
@@ -40,6 +47,7 @@ from bench.common import (
     workdir,
 )
 from bench.fanout import ROOMS, connect_clients, start_server
+from bench.history import SPANS, generate
 
 PER_ROOM, INTERVAL = 4, 2.0  # 8 sensors at 2 s
 
@@ -100,10 +108,16 @@ def loaded_modules(config_path: Path) -> dict[str, Any]:
 
 def idle_run(kind: str, mode: str, args: argparse.Namespace, directory: Path
              ) -> dict[str, Any]:
-    """Start one server, let it settle, measure CPU and RSS with no clients."""
+    """Start one server, let it settle, measure CPU and RSS with no clients.
+
+    sensorhub starts on a database that already has a user, as at every boot after
+    the first (``--first-start``: on a new one, where it makes the admin's password
+    hash, scrypt, before it listens).
+    """
     if kind == "sensorhub":
         server = start_sensorhub(directory, mode, rooms=ROOMS,
-                                 sensors=mock_sensors(ROOMS, PER_ROOM, INTERVAL))
+                                 sensors=mock_sensors(ROOMS, PER_ROOM, INTERVAL),
+                                 prepare=None if args.first_start else admin_token)
     else:
         server = start_reference(directory, mode, rooms=ROOMS, per_room=PER_ROOM,
                                  interval=INTERVAL)
@@ -119,16 +133,51 @@ def idle_run(kind: str, mode: str, args: argparse.Namespace, directory: Path
             "rss_mib": figures["rss_mib"], "rss_max_mib": figures["rss_max_mib"]}
 
 
-def clients_run(kind: str, mode: str, n: int, args: argparse.Namespace, directory: Path
-                ) -> dict[str, Any]:
-    """The same with n websocket clients connected (and receiving) during the window."""
+def ask_history(url: str, token: str, sensors: list[str]) -> dict[str, Any]:
+    """Every sensor's history at every span once, over HTTP, as dashboards opening do."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    points = failed = 0
+    for sensor in sensors:
+        for span in SPANS.values():
+            now = time.time()
+            answer = session.get(f"{url}/api/history", timeout=60, params={
+                "sensor": sensor, "since": now - span, "until": now, "max_points": 1000})
+            if answer.ok:
+                points += len(answer.json()["points"])
+            else:
+                failed += 1
+    session.close()
+    return {"history_requests": len(sensors) * len(SPANS), "history_points": points,
+            "history_failed": failed}
+
+
+def clients_run(kind: str, mode: str, n: int, args: argparse.Namespace, directory: Path,
+                history_db: Path | None) -> dict[str, Any]:
+    """The same with n websocket clients connected (and receiving) during the window.
+
+    sensorhub starts on a copy of ``history_db`` (if any); both servers are asked for
+    every sensor's history before the window.
+    """
+    tokens: list[str] = []
+
+    def prepare(db_path: Path) -> None:
+        if history_db is not None:
+            shutil.copy(history_db, db_path)
+        tokens.append(admin_token(db_path))
+
     server, clients = start_server(kind, mode, n, directory, per_room=PER_ROOM,
-                                   interval=INTERVAL)
+                                   interval=INTERVAL, prepare=prepare)
     workers: list[Any] = []
     result: dict[str, Any] = {"kind": kind, "mode": mode, "clients": n}
     try:
-        workers, ready = connect_clients(server, clients, drain=0.5)
+        workers, ready = connect_clients(server, clients, drain=0.5, deflate=args.deflate)
         result["connected"] = ready["connected"]
+        if history_db is not None:
+            result.update(ask_history(server.url, tokens[0] if tokens else "",
+                                      [s["id"] for s in server.sensors]))
         time.sleep(args.settle)
         t0 = time.time()
         for w in workers:
@@ -154,18 +203,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--settle", type=float, default=4.0, help="seconds before measuring")
     parser.add_argument("--window", type=float, default=8.0, help="seconds measured")
-    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--deflate", action="store_true",
+                        help="clients offer permessage-deflate, as browsers do")
+    parser.add_argument("--first-start", action="store_true",
+                        help="idle runs start sensorhub on a new database (it makes a user)")
+    parser.add_argument("--history-days", type=float, default=30.0,
+                        help="days of history in sensorhub's database for the client runs")
     parser.add_argument("--client-repeats", type=int, default=1)
     parser.add_argument("--smoke", action="store_true", help="one short run (CI)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.modes, args.repeats, args.client_repeats = "eventlet", 1, 1
-        args.settle, args.window, args.clients = 0.3, 0.7, 2
+        args.settle, args.window, args.clients, args.history_days = 0.3, 0.7, 2, 0.02
     modes = [m for m in args.modes.split(",") if m]
     started = time.monotonic()
     runs: list[dict[str, Any]] = []
     floor: dict[str, list[float]] = {}
     with workdir("footprint") as scratch:
+        history_db = None
+        if args.history_days > 0:
+            history_db = scratch / "history.db"
+            progress(f"footprint: generating {args.history_days:g} days of history")
+            generate(history_db, [s["id"] for s in mock_sensors(ROOMS, PER_ROOM, INTERVAL)],
+                     args.history_days, INTERVAL)
         for mode in modes:
             for rep in range(args.repeats):
                 floor.setdefault(mode, []).append(imports_only_rss(mode))
@@ -178,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             for rep in range(args.client_repeats):
                 for kind in ("sensorhub",) if args.smoke else ("reference", "sensorhub"):
                     run = clients_run(kind, mode, args.clients, args,
-                                      scratch / f"clients-{mode}-{rep}-{kind}")
+                                      scratch / f"clients-{mode}-{rep}-{kind}", history_db)
                     run["repeat"] = rep
                     runs.append(run)
                     progress(f"footprint {args.clients} clients {mode} #{rep} {kind}: "
@@ -206,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 "start_to_first_answer_s": spread([r["answering_s"] for r in mine]),
                 f"rss_with_{args.clients}_clients_mib": spread(
                     [r["rss_mib"] for r in loaded if r["kind"] == kind]),
+                f"rss_max_with_{args.clients}_clients_mib": spread(
+                    [r["rss_max_mib"] for r in loaded if r["kind"] == kind]),
                 f"cpu_pct_with_{args.clients}_clients": spread(
                     [r["cpu_pct"] for r in loaded if r["kind"] == kind]),
             }
@@ -219,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     emit_summary("footprint", save=not args.smoke, summary={
         "scenario": {"sensors": 2 * PER_ROOM, "interval_s": INTERVAL, "settle_s": args.settle,
                      "window_s": args.window, "repeats": args.repeats,
-                     "clients": args.clients, "repo": str(ROOT)},
+                     "clients": args.clients, "history_days": args.history_days,
+                     "deflate": args.deflate, "first_start": args.first_start,
+                     "repo": str(ROOT)},
         "results": results, "sensorhub_modules": modules, "runs": runs,
         "elapsed_s": time.monotonic() - started,
     })

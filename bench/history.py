@@ -5,7 +5,10 @@
    rollups of each batch (about 30 s for 30 days on a 2-core machine).
 2. History requests for one sensor (30 days at max_points = 1000, 7 days, 24 h, 1 h),
    repeated: in-process through ``Store.history`` and end to end through
-   ``GET /api/history`` of a running ``sensorhub run`` on that database.
+   ``GET /api/history`` of a running ``sensorhub run`` on that database; in the same
+   run, the same requests to ``bench/reference_app.py``, which answers 1000 points
+   of the same shape from memory with Flask's ``jsonify`` (the floor: a bare app's
+   HTTP and JSON, no query, no authentication).
 3. Bytes per reading on disk (after a WAL checkpoint), per table from ``dbstat``.
 4. Steady ingest: an hour of 8 sensors at 2 s fed through ``Store.add`` and flushed
    every 5 s (720 batches, as fast as it goes): CPU seconds per hour of real time,
@@ -45,7 +48,9 @@ from bench.common import (
     mock_sensors,
     percentile,
     progress,
+    ratio,
     rnd,
+    start_reference,
     start_sensorhub,
     workdir,
 )
@@ -295,11 +300,19 @@ def main(argv: list[str] | None = None) -> int:
         server = start_sensorhub(server_dir, args.mode, rooms=ROOMS, sensors=sensor_specs,
                                  flush_interval=args.flush_interval,
                                  prepare=lambda path: tokens.append(admin_token(path)))
+        reference = start_reference(scratch / "reference", args.mode, rooms=ROOMS,
+                                     per_room=4, interval=args.interval)
         try:
-            progress("history: timing GET /api/history")
+            progress("history: timing GET /api/history (sensorhub, then the reference)")
             summary["http_history"] = time_http(server, tokens[0], sensors, args.repeats)
+            summary["http_history_reference"] = time_http(reference, "", sensors,
+                                                          args.repeats)
         finally:
             server.stop()
+            reference.stop()
+        summary["http_p50_ratio_sensorhub_to_reference"] = {
+            span: ratio(summary["http_history"][span]["p50_ms"],
+                        summary["http_history_reference"][span]["p50_ms"]) for span in SPANS}
         progress("history: ingest")
         summary["ingest"] = ingest(db, sensors, args.ingest_hours, args.interval,
                                    args.flush_interval)

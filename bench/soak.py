@@ -5,7 +5,9 @@ connects the clients (each with an API token; some see every room, some one room
 lets readings flow for ``--minutes`` (default 30, at most 360), then stops the server
 with SIGTERM and reports:
 
-- the server's RSS (VmRSS), threads and open files over time;
+- the server's RSS (VmRSS), threads and open files over time, and the RSS slope in
+  MiB per hour: a least-squares line through the samples of the second half (the
+  first half is warm-up: caches and pools fill);
 - readings stored vs produced: rows in the database up to each sensor's latest reading
   at the end against that reading's ``seq`` (``seq`` counts accepted readings one by
   one within a boot), checked after SIGTERM has flushed the last batch;
@@ -131,6 +133,20 @@ class Client:
             return
         if not isinstance(answer, dict) or "points" not in answer:
             self.errors.append(f"history answer: {answer!r}"[:200])
+
+
+def slope_mib_per_hour(samples: list[dict[str, Any]]) -> float | None:
+    """Least-squares slope of RSS over the second half of the samples, in MiB/h."""
+    half = samples[len(samples) // 2:]
+    if len(half) < 2:
+        return None
+    ts = [s["t"] / 3600 for s in half]
+    rss = [s["rss_kib"] / 1024 for s in half]
+    t_mean, r_mean = sum(ts) / len(ts), sum(rss) / len(rss)
+    spread = sum((t - t_mean) ** 2 for t in ts)
+    if spread == 0:
+        return None
+    return sum((t - t_mean) * (r - r_mean) for t, r in zip(ts, rss, strict=True)) / spread
 
 
 def make_tokens(db: Path, clients: int) -> list[tuple[str, list[str]]]:
@@ -271,7 +287,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "exit_status": proc.returncode,
         "idle_before_clients": idle, "final": final,
         "rss_mib": {"first": rss[0] / 1024, "max": max(rss) / 1024, "last": rss[-1] / 1024,
-                    "growth_second_half": (rss[-1] - rss[len(rss) // 2]) / 1024},
+                    "growth_second_half": (rss[-1] - rss[len(rss) // 2]) / 1024,
+                    "slope_mib_per_hour_second_half": slope_mib_per_hour(samples)},
         "readings": {"produced": sum(produced.values()), "stored": sum(stored.values()),
                      "per_sensor": {s: [produced.get(s, 0), stored.get(s, 0)]
                                     for s in sorted(sensor_rooms)}},

@@ -52,7 +52,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     )
     from sensorhub.web.broadcaster import Broadcaster
     from sensorhub.web.clients import Clients
-    from sensorhub.web.encoded import PacketJSON
+    from sensorhub.web.encoding import FastJSONProvider, SocketJSON
     from sensorhub.web.eventguard import EventGuard
     from sensorhub.web.lifecycle import Lifecycle
     from sensorhub.web.limits import WebLimits
@@ -60,6 +60,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     from sensorhub.web.state import EXTENSION, Web
 
     app = Flask(__name__, static_folder=None, template_folder=str(ROOT / "templates"))
+    app.json = FastJSONProvider(app)  # history answers are thousands of floats
     app.config.update(
         SECRET_KEY=security.load_secret_key(config.secret_key_path),
         SESSION_COOKIE_NAME="sensorhub_session",
@@ -67,7 +68,6 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.server.session_hours),
         MAX_CONTENT_LENGTH=64 * 1024,
-        JSON_SORT_KEYS=False,
         DEBUG=False,  # never, whatever FLASK_DEBUG says: no traceback reaches a client
     )
     limits = config.server.limits
@@ -75,12 +75,13 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     # reader task, so one client cannot start thousands of handlers at once
     socketio = SocketIO(app, async_mode=config.server.async_mode,
                         max_http_buffer_size=limits.max_event_bytes, async_handlers=False,
-                        json=PacketJSON, logger=False, engineio_logger=False,
+                        json=SocketJSON, logger=False, engineio_logger=False,
                         message_queue=config.server.message_queue, channel="sensorhub")
     runtime = SocketIORuntime(socketio)
     broadcaster = Broadcaster(socketio)
     hub = assemble(config, runtime, sinks=[broadcaster, *sinks],
-                   emit_alert=broadcaster.on_alert, on_cycle=on_cycle)
+                   emit_alert=broadcaster.on_alert, on_cycle=on_cycle,
+                   on_tick=broadcaster.on_tick)
     web = Web(hub=hub, socketio=socketio, broadcaster=broadcaster,
               clients=Clients(hub.users, socketio, runtime),
               lifecycle=Lifecycle(socketio.server),

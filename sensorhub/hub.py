@@ -67,6 +67,7 @@ class Hub:
         self.poller.stop()
         if self.alerts is not None:
             self.alerts.stop()
+        self.users.close()
         self.store.close()
         log.info("stopped; %d readings written in %d batches", self.store.written,
                  self.store.flushes)
@@ -110,12 +111,15 @@ class Hub:
 
 def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
              emit_alert: Callable[[dict[str, Any]], None] | None = None,
-             alerts: bool = True, on_cycle: Callable[[str], None] | None = None) -> Hub:
+             alerts: bool = True, on_cycle: Callable[[str], None] | None = None,
+             on_tick: Callable[[], None] | None = None) -> Hub:
     """Build every part of one process and wire the poller to its sinks and sources.
 
     ``sinks`` come right after the store (the broadcaster, a leader's state mirror);
     ``emit_alert`` pushes alert events to the dashboard; ``alerts=False`` (a sensor
-    node) leaves alerting to the hub that receives its readings.
+    node) leaves alerting to the hub that receives its readings. ``on_cycle`` runs after
+    each read (the systemd watchdog), ``on_tick`` once every sensor due at an instant of
+    the schedule has been read (the broadcaster sends its batches then).
     """
     store = Store(config.storage.path, retention_days=config.storage.retention_days)
     users = Users(store.connect, offload=runtime.run_blocking)
@@ -132,7 +136,8 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
                     sinks=[store, *sinks, *([engine] if engine else []),
                            *(bridge.sinks if bridge else [])],
                     sources=[bridge] if bridge else [], gpio=gpio, on_cycle=on_cycle,
-                    open_driver=partial(open_driver, sysfs=str(config.hardware.sysfs)))
+                    open_driver=partial(open_driver, sysfs=str(config.hardware.sysfs)),
+                    on_tick=on_tick)
     audit = Audit(store.connect, retention_days=config.storage.audit_retention_days)
     return Hub(config=config, runtime=runtime, store=store, users=users, sessions=sessions,
                poller=poller, alerts=engine, audit=audit, bridge=bridge)

@@ -33,6 +33,7 @@ from sensorhub.polling.states import (
     shown_state,
     transition,
 )
+from sensorhub.polling.ticks import Ticks
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import OffLoopTimeoutError, Runtime
 
@@ -59,7 +60,8 @@ class Poller(Roster, PushInput):
                  open_driver: Callable[..., Driver] = open_driver,
                  wall_clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic,
-                 on_cycle: Callable[[str], None] | None = None) -> None:
+                 on_cycle: Callable[[str], None] | None = None,
+                 on_tick: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
         self._sinks = tuple(sinks)
         self._sources = tuple(sources)
@@ -69,6 +71,8 @@ class Poller(Roster, PushInput):
         self._mono = monotonic
         self._on_cycle = on_cycle
         self._stop = runtime.event()
+        self._ticks = Ticks(on_tick)  # on_tick: every sensor due at an instant is done
+        self._schedule_start: float | None = None  # one schedule for all (Roster.start)
         self._started = False
         self._clock_offset = wall_clock() - monotonic()
         # replaced whole, never mutated: readers in other threads iterate it (reconfigure)
@@ -78,8 +82,14 @@ class Poller(Roster, PushInput):
     def _loop(self, sensor: SensorRecord) -> None:
         cfg, stop = sensor.cfg, sensor.stop
         retry_delay = DRIVER_SPECS[cfg.driver].min_interval
-        start = self._mono()
-        next_due = start
+        # the shared schedule: sensors on meeting intervals are due at the same instants
+        start = self._schedule_start if self._schedule_start is not None else self._mono()
+        if sensor.tick_key is None:  # added by a reload: read at once, then on the schedule
+            next_due = self._mono()
+            sensor.tick_key = self._ticks.expect(cfg.id, next_due)
+        else:
+            next_due = start
+        key = sensor.tick_key
         while True:
             wait = next_due - self._mono()
             if (wait > 0 and stop.wait(wait)) or stop.is_set():
@@ -93,6 +103,9 @@ class Poller(Roster, PushInput):
             # retry a failed read soon, but not one that is still hung in its thread
             fast_retry = not ok and not sensor.in_flight
             next_due = min(next_slot, now + retry_delay) if fast_retry else next_slot
+            next_key = self._ticks.expect(cfg.id, next_due)
+            self._ticks.done(cfg.id, key)  # this read's reading (if any) is with the sinks
+            key = sensor.tick_key = next_key
 
     # -- one read --------------------------------------------------------------------
     def poll_once(self, sensor_id: str) -> bool:

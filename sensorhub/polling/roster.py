@@ -21,6 +21,7 @@ from sensorhub.polling.filter import SampleFilter
 from sensorhub.polling.power import SharedGpio
 from sensorhub.polling.push import Source
 from sensorhub.polling.states import NO_READING_YET, SensorRecord
+from sensorhub.polling.ticks import Ticks
 from sensorhub.readings import SensorState
 from sensorhub.runtime import OffLoopTimeoutError, Runtime
 
@@ -40,6 +41,8 @@ class Roster:
     _mono: Callable[[], float]
     _stop: Any
     _started: bool
+    _schedule_start: float | None
+    _ticks: Ticks
     _sensors: dict[str, SensorRecord]
     _retired: dict[str, SensorRecord]
     _loop: Callable[[SensorRecord], None]
@@ -63,8 +66,12 @@ class Roster:
     def start(self) -> None:
         """Start the sources and one background task per polled sensor."""
         self._started = True
+        start = self._schedule_start = self._mono()
         for source in self._sources:
             source.start(self)  # type: ignore[arg-type]  # a Poller is a PushTarget
+        for sensor in self._sensors.values():  # every first instant known before any loop runs
+            if not DRIVER_SPECS[sensor.cfg.driver].push:
+                sensor.tick_key = self._ticks.expect(sensor.cfg.id, start)
         for sensor in self._sensors.values():
             self._spawn(sensor)
 
@@ -141,6 +148,7 @@ class Roster:
         if record.done is not None and not record.done.wait(cfg.timeout + STOP_GRACE):
             log.warning("sensor %s: its loop did not end within %g s of being stopped",
                         cfg.id, cfg.timeout + STOP_GRACE)
+        self._ticks.forget(cfg.id)  # no instant waits for it any more
         self._close_driver(record)
         power, record.power = record.power, None
         if power is None:

@@ -63,6 +63,7 @@ class SensorRecord:
     powered_at: float | None = None  # monotonic time the power pin last went high
     started: float = 0.0  # monotonic time polling began: "silent since" before any reading
     last_ts: float | None = None  # newest pushed ts: replays at or before it are dropped
+    tick_key: int | None = None  # the instant of the schedule its loop polls for next
     health: Health = field(default_factory=Health)
     stop: Any = None  # the runtime event that ends this sensor's loop (all, or a reload)
     done: Any = None  # set when its loop has ended (None: no loop was started)

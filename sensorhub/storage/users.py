@@ -25,6 +25,7 @@ from typing import Any
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sensorhub.rights import Principal
+from sensorhub.runtime import real_lock
 from sensorhub.storage.account import (
     USER_COLUMNS,
     LastAdminError,
@@ -44,8 +45,14 @@ log = logging.getLogger(__name__)
 
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024  # the login form reads at most MAX_PASSWORD characters
-# checked against when a user does not exist, so timing does not reveal which names do
-_DUMMY_HASH = generate_password_hash("not-a-user-" + secrets.token_hex(8))
+# Checked against when a user does not exist, so timing does not reveal which names
+# do; the answer is thrown away, so its password need not be secret. Written out
+# rather than made at import, where scrypt cost 0.15 s of every start (more on a Pi).
+# Made with werkzeug's default method (tests/unit/test_users.py checks it still is).
+_DUMMY_PASSWORD = "sensorhub: no such user"
+_DUMMY_HASH = (
+    "scrypt:32768:8:1$5X1GN5hSf5lGX2gD$d8f218c5c23d4af4460bebf7ccd9a5744fc692ba7af18718b743"
+    "a4b9778bf2bf074819f7ddd5697b2e8d66121f936688876857f400844cd349700c74571ddbe2")
 _ADMINS = "SELECT count(*) FROM users WHERE admin = 1 AND disabled = 0"
 
 
@@ -84,6 +91,8 @@ class Users(TokenStore):
         self._connect = connect
         self._offload = offload
         self._watchers: list[Callable[[], None]] = []
+        self._reader: sqlite3.Connection | None = None  # kept for per-request lookups
+        self._reader_lock = real_lock()
 
     def watch(self, watcher: Callable[[], None]) -> None:
         """Call ``watcher`` after every change of an account or a credential."""
@@ -102,6 +111,31 @@ class Users(TokenStore):
 
     def _hash(self, password: str) -> str:
         return self._offload(lambda: generate_password_hash(password))
+
+    def _lookup(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """One read on a connection kept open: the token or session check of a request.
+
+        Opening a connection (and its PRAGMAs) cost more than the query, on every
+        request. Autocommit and a statement stepped to its end (``fetchall``) leave no
+        read transaction open, so each lookup sees the latest commit of any process.
+        """
+        with self._reader_lock:  # one statement at a time: the lock is never held long
+            if self._reader is None:
+                self._reader = self._connect()
+                self._reader.isolation_level = None  # autocommit, whatever connect set
+            try:
+                return self._reader.execute(sql, args).fetchall()
+            except sqlite3.Error:
+                self._reader.close()  # open a fresh one next time
+                self._reader = None
+                raise
+
+    def close(self) -> None:
+        """Close the kept connection (a later lookup opens it again)."""
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # -- users -----------------------------------------------------------------------
     def add(self, name: str, password: str, *, admin: bool = False,
@@ -123,9 +157,8 @@ class Users(TokenStore):
 
     def get(self, name: str) -> User | None:
         """Look a user up by name (disabled or not)."""
-        row = self._run(lambda c: c.execute(
-            f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone())
-        return user_from_row(row) if row else None
+        rows = self._lookup(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (name,))
+        return user_from_row(rows[0]) if rows else None
 
     def list(self) -> list[User]:
         """Every user, by name."""

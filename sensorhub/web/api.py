@@ -21,7 +21,7 @@ from sensorhub.rights import (
     visible_sensors,
 )
 from sensorhub.web.auth import AuthError, request_principal
-from sensorhub.web.encoded import Preencoded
+from sensorhub.web.encoding import Preencoded
 from sensorhub.web.limits import LimitError, client_address
 from sensorhub.web.queries import BadRequestError, HistoryQuery, parse_history
 from sensorhub.web.snapshot import snapshot

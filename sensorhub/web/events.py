@@ -18,8 +18,7 @@ from sensorhub.rights import (
     visible_sensors,
 )
 from sensorhub.web.auth import AuthError, client_address, session_principal, token_principal
-from sensorhub.web.broadcaster import batch_room_key, room_key
-from sensorhub.web.encoded import Preencoded
+from sensorhub.web.encoding import Preencoded
 from sensorhub.web.lifecycle import LIFECYCLE_EVENTS
 from sensorhub.web.limits import LimitError
 from sensorhub.web.queries import BadRequestError, HistoryQuery, parse_history
@@ -56,12 +55,11 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
         except AuthError as error:
             log.info("refused socket from %s: %s", client_address(), error)
             raise ConnectionRefusedError(str(error)) from None
-        # {"batch": true} in auth: coalesced `readings` messages instead of `reading`
+        # {"batch": true} in auth: one `readings` message a tick instead of `reading`s
         batch = isinstance(auth, dict) and auth.get("batch") is True
         clients.add(sid, principal, batch=batch)  # a resync joins rooms of the same kind
-        key = batch_room_key if batch else room_key
-        for room_id in rooms_for(principal, hub.config):
-            join_room(key(room_id))
+        for key in web.broadcaster.socket_rooms(rooms_for(principal, hub.config), batch):
+            join_room(key)
         web.broadcaster.to_client(sid, "snapshot", snapshot(hub, web.boot, principal))
         return None
 

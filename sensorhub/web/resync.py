@@ -53,8 +53,8 @@ def resync_socket(web: Web, sid: str, principal: Principal) -> bool:
         web.clients.remove(sid)
         server.disconnect(sid, namespace=NAMESPACE)
         return False
-    key = batch_room_key if web.clients.batch(sid) else room_key
-    want = {key(room) for room in rooms_for(principal, web.config)}
+    want = set(web.broadcaster.socket_rooms(rooms_for(principal, web.config),
+                                            web.clients.batch(sid)))
     have = {room for room in _rooms_of(server, sid) if room.startswith(ROOM_PREFIXES)}
     try:
         for room in have - want:

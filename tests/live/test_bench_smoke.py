@@ -39,14 +39,16 @@ def run_smoke(name: str) -> dict[str, Any]:
 def test_fanout_smoke() -> None:
     summary = run_smoke("fanout")
     row = summary["results"][0]
-    assert {"mode", "clients", "sensorhub", "reference", "ratio_sensorhub_to_reference"} <= set(row)
-    for kind in ("sensorhub", "reference"):
+    kinds = ("sensorhub", "sensorhub_batch", "reference")  # `reading` and `readings` clients
+    assert {"mode", "clients", *kinds, "ratio_sensorhub_to_reference",
+            "ratio_sensorhub_batch_to_reference"} <= set(row)
+    for kind in kinds:
         figures = row[kind]
         assert not figures["errors"], figures["errors"]
         assert {"delivered_pct", "p50_ms", "p99_ms", "cpu_us_per_reading",
-                "rss_mib"} <= set(figures)
+                "readings_per_message", "rss_mib"} <= set(figures)
         assert figures["delivered_pct"]["median"] is not None
-    assert {r["kind"] for r in summary["runs"]} == {"sensorhub", "reference"}
+    assert {r["kind"] for r in summary["runs"]} == set(kinds)
 
 
 def test_footprint_smoke() -> None:
@@ -65,7 +67,7 @@ def test_history_smoke() -> None:
     summary = run_smoke("history")
     assert summary["generate"]["readings"] > 0
     assert summary["disk"]["bytes_per_reading"] > 0
-    for part in ("store_history", "http_history"):
+    for part in ("store_history", "http_history", "http_history_reference"):
         assert set(summary[part]) == {"30d", "7d", "24h", "1h"}
         assert all(v["p50_ms"] is not None for v in summary[part].values())
     assert {"cpu_pct_of_one_core", "commits_per_hour", "fsyncs_per_hour"} <= set(

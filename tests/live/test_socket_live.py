@@ -10,8 +10,8 @@ process, and run once per async mode (eventlet, threading):
   by another process (the command line);
 - the limit on a packet (server.max_event_bytes, 16 KiB), enforced by the real
   engine.io transport (the test client hands packets to the server directly, past it);
-- ``readings`` batches, sent by a background task of the async mode after the
-  coalescing window while the poller's own tasks run.
+- ``readings`` batches, sent from the poller's own tasks (the end of a tick) or a
+  background task of the async mode (the broadcaster's ``max_wait``).
 """
 
 from __future__ import annotations

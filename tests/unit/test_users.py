@@ -117,3 +117,32 @@ def test_removing_a_user_removes_their_tokens(users: Users) -> None:
 @pytest.mark.parametrize("token", ["", "shb_", "x" * 300, "shb_' OR 1=1 --", None, 5])
 def test_garbage_tokens_are_rejected(users: Users, token: object) -> None:
     assert users.principal_for_token(token) is None  # type: ignore[arg-type]
+
+
+def test_the_dummy_hash_costs_what_a_real_users_hash_costs() -> None:
+    """Unknown names are checked against it: same method and work factor, or timing tells."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    from sensorhub.storage import users as module
+
+    method = module._DUMMY_HASH.split("$")[0]
+    assert method == generate_password_hash("anything").split("$")[0]
+    assert check_password_hash(module._DUMMY_HASH, module._DUMMY_PASSWORD)
+
+
+def test_lookups_on_the_kept_connection_see_other_processes_changes(tmp_path: Path) -> None:
+    """Token and session checks reuse one connection; a revocation elsewhere still counts."""
+    store = Store(tmp_path / "db.sqlite")
+    server, cli = Users(store.connect), Users(store.connect)  # as `sensorhub token` would
+    cli.add("kiosk", "long-enough-password", rooms=frozenset({"a"}))
+    token_id, token = cli.create_token("kiosk")
+    assert server.principal_for_token(token) is not None
+    assert server.get("kiosk").epoch == 0
+    cli.set_password("kiosk", "another-long-password")
+    assert server.get("kiosk").epoch == 1
+    cli.revoke_token(token_id)
+    assert server.principal_for_token(token) is None
+    server.close()
+    assert server.get("kiosk") is not None  # reopened on demand
+    server.close()
+    store.close()

@@ -2,8 +2,8 @@
 test client, readings taken by the real poller from the mock driver.
 
 What needs a real server process (reasons of refusals as a real client reads them,
-the server's own re-check loop, engine.io's size limit, batches flushed by a
-background task in both async modes) is in tests/live/test_socket_live.py.
+the server's own re-check loop, engine.io's size limit, batches sent by the
+poller's tasks in both async modes) is in tests/live/test_socket_live.py.
 """
 
 from __future__ import annotations
@@ -235,7 +235,8 @@ def batched(sock: SocketIOTestClient, count: int, timeout: float = 5.0
             ) -> dict[str, list[Any]]:
     """Everything received (``inbox``) once ``count`` readings came in ``readings`` batches.
 
-    The broadcaster sends a batch from a background task after its window; the
+    A batch goes out when the poller's tick ends or, for reads outside the schedule
+    (``site.poll``), from a background task after the broadcaster's ``max_wait``; the
     test client's queue is only read here until then, never emptied under it.
     """
     deadline = time.monotonic() + timeout
@@ -259,6 +260,32 @@ def test_batch_clients_get_readings_arrays_of_their_room_only(site: Site) -> Non
     seqs = [r["seq"] for r in flat]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert [r["seq"] for r in received(single, "reading")] == seqs  # the same readings
+
+
+def test_a_batch_client_gets_one_message_a_tick_across_all_its_rooms(
+        make_site: Callable[..., Site]) -> None:
+    """The real poller's tick ends the batch: no window, one message however many rooms."""
+    site = make_site(sensors=[
+        {"id": "a1", "room": "a", "driver": "mock", "interval": 0.2},
+        {"id": "a2", "room": "a", "driver": "mock", "interval": 0.2},
+        {"id": "b1", "room": "b", "driver": "mock", "interval": 0.2}])
+    site.web.broadcaster.max_wait = 60.0  # only the end of a tick can send a batch here
+    root = as_user(site, "root", batch=True)
+    alice = as_user(site, "alice", batch=True)
+    received(root, "snapshot")
+    received(alice, "snapshot")
+    poller = site.web.hub.poller
+    poller.start()
+    try:
+        got = batched(root, 9)
+    finally:
+        poller.stop(timeout=1.0)
+    ticks = [sorted((r["sensor"], r["seq"]) for r in batch) for batch in got["readings"]]
+    for n, tick in enumerate(ticks, start=1):  # every sensor due at the instant, once
+        assert tick == [("a1", n), ("a2", n), ("b1", n)], ticks
+    assert "reading" not in got
+    mine = inbox(alice).get("readings", [])
+    assert mine and all({r["room"] for r in batch} == {"a"} for batch in mine)
 
 
 def test_alert_history_is_rights_gated_and_checks_its_limit(
