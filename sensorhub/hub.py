@@ -92,7 +92,8 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
     ``emit_alert`` pushes alert events to the dashboard; ``alerts=False`` (a sensor
     node) leaves alerting to the hub that receives its readings.
     """
-    store = Store(config.storage.path, retention_days=config.storage.retention_days)
+    store = Store(config.storage.path, retention_days=config.storage.retention_days,
+                  statistics_retention_days=config.storage.statistics_retention_days)
     users = Users(store.connect)
     gpio = SharedGpio(config.gpio_backend)
     engine = AlertEngine(config, AlertLog(store.connect), runtime, emit=emit_alert,

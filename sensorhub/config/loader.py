@@ -34,7 +34,7 @@ TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "notify"
             "node", "homeassistant")
 SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours",
                "message_queue", "leader_ttl")
-STORAGE_KEYS = ("path", "retention_days", "flush_interval")
+STORAGE_KEYS = ("path", "retention_days", "flush_interval", "statistics_retention_days")
 ROOM_KEYS = ("id", "name", "public")
 GPIO_KEYS = ("backend",)
 
@@ -112,6 +112,8 @@ def _storage(c: Checker, node: yaml.Node | None, base: Path) -> StorageConfig:
         retention_days=c.get(n, "retention_days", "storage", NUM, d.retention_days, positive),
         flush_interval=c.get(n, "flush_interval", "storage", NUM, d.flush_interval,
                              in_range(0.05, 60)),
+        statistics_retention_days=c.get(n, "statistics_retention_days", "storage",
+                                        (*NUM, type(None)), None, positive),
     )
 
 
