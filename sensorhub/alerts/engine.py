@@ -43,6 +43,8 @@ class _Watch:
     alert_id: int | None = None
     since: float | None = None
     value: float | None = None
+    acked: float | None = None  # when someone acknowledged the firing alert
+    acked_by: str | None = None
 
     @property
     def firing(self) -> bool:
@@ -51,10 +53,16 @@ class _Watch:
     def threshold(self) -> float | None:
         return self.rule.threshold if self.rule else self.sensor.offline_after
 
+    @property
+    def silenced(self) -> bool:
+        """Whether acknowledging turned this alert's output off."""
+        return self.acked is not None and self.rule is not None and self.rule.silence_on_ack
+
     def message(self, state: str, value: float | None, since: float) -> dict[str, Any]:
         """The Socket.IO ``alert`` payload."""
         return {"sensor": self.sensor.id, "room": self.sensor.room, "kind": self.kind,
-                "state": state, "since": since, "value": value, "threshold": self.threshold()}
+                "state": state, "since": since, "value": value, "threshold": self.threshold(),
+                "acked": self.acked, "acked_by": self.acked_by}
 
 
 class AlertEngine:
@@ -85,6 +93,7 @@ class AlertEngine:
             watch = self._watches.get((row["sensor"], row["kind"]))
             if watch is not None:
                 watch.alert_id, watch.since, watch.value = row["id"], row["since"], row["value"]
+                watch.acked, watch.acked_by = row["acked"], row["acked_by"]
 
     def start(self) -> None:
         """Set alarm outputs to match the restored state; start the webhook sender."""
@@ -150,7 +159,29 @@ class AlertEngine:
         watch.alert_id = None
         log.info("alert %s on sensor %s cleared (value %s)", watch.kind, watch.sensor.id, value)
         self._announce(watch, watch.message("cleared", value, ts))
-        watch.since = watch.value = None
+        watch.since = watch.value = watch.acked = watch.acked_by = None
+
+    def acknowledge(self, sensor: str, kind: str, who: str) -> dict[str, Any] | None:
+        """Record that ``who`` has seen a firing alert; None when it is not firing.
+
+        The dashboard shows it as acknowledged, and its output pin goes off if the rule
+        says ``silence_on_ack``; it still clears as usual. Acknowledging twice keeps
+        the first one.
+        """
+        watch = self._watches.get((sensor, kind))
+        if watch is None or watch.alert_id is None:
+            return None
+        if watch.acked is None:
+            alert_id, now = watch.alert_id, self._wall()
+            self.runtime.run_blocking(lambda: self.log.acknowledge(alert_id, now, who))
+            watch.acked, watch.acked_by = now, who
+            log.info("alert %s on sensor %s acknowledged by %s", kind, sensor, who)
+            message = watch.message("acknowledged", watch.value, watch.since or now)
+            if self._emit is not None:  # the dashboard only: channels had the firing
+                self._emit(message)
+            if watch.rule is not None and watch.rule.output_pin is not None:
+                self._drive(watch.rule)
+        return watch.message("firing", watch.value, watch.since or 0.0)
 
     def _announce(self, watch: _Watch, message: dict[str, Any]) -> None:
         if self._emit is not None:
@@ -164,9 +195,9 @@ class AlertEngine:
             dispatcher.send(message)
 
     def _drive(self, rule: AlertRule) -> None:
-        """Set an alarm output: active while any rule using that pin is firing."""
+        """Set an alarm output: active while any rule using that pin fires unsilenced."""
         self._outputs.drive(rule, (w.rule for w in self._watches.values()
-                                   if w.firing and w.rule is not None))
+                                   if w.firing and w.rule is not None and not w.silenced))
 
     # -- queries ---------------------------------------------------------------------
     def active(self, sensors: Iterable[str]) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ import yaml
 from sensorhub.config.checker import Checker, describe, in_range, one_of
 
 NUM = (int, float)
-RULE_KEYS = ("quantity", "above", "below", "for", "clear_hysteresis", "output_pin", "active")
+RULE_KEYS = ("quantity", "above", "below", "for", "clear_hysteresis", "output_pin", "active",
+             "silence_on_ack")
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 UNITS = {None: 1, "s": 1, "m": 60, "h": 3600}
 
@@ -26,6 +27,7 @@ class AlertRule:
     hysteresis: float = 0.5
     output_pin: int | None = None
     active_high: bool = True
+    silence_on_ack: bool = True  # acknowledging on the dashboard turns output_pin off
 
     @property
     def kind(self) -> str:
@@ -83,7 +85,8 @@ def parse_rules(c: Checker, node: yaml.Node, path: str, pins: dict[int, str],
                       f"GPIO {output_pin} is already used by {user}")
             pins.setdefault(output_pin, f"{owner}.output_pin")
         active = c.get(n, "active", where, (str,), "high", one_of(("high", "low")))
+        silence = c.get(n, "silence_on_ack", where, (bool,), True)
         if len(c.problems) == before and quantity and threshold is not None:
             rules.append(AlertRule(quantity, op, float(threshold), hold, float(hysteresis),
-                                   output_pin, active == "high"))
+                                   output_pin, active == "high", silence))
     return tuple(rules)
