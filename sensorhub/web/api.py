@@ -1,26 +1,28 @@
-"""HTTP API: sensors, history, CSV export and a health check, under the same rights."""
+"""HTTP API: sensors, history, statistics, exports, alerts and a health check, under the
+same rights."""
 
 from __future__ import annotations
 
-import csv
-import io
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from sensorhub.config import SensorConfig
-from sensorhub.readings import QUANTITIES
 from sensorhub.rights import Principal, anonymous_may_watch, visible_sensor, visible_sensors
+from sensorhub.web import exports
 from sensorhub.web.auth import AuthError, request_principal
-from sensorhub.web.queries import BadRequestError, HistoryQuery, parse_history
+from sensorhub.web.queries import (
+    BadRequestError,
+    HistoryQuery,
+    parse_export,
+    parse_history,
+    parse_statistics,
+)
 from sensorhub.web.snapshot import snapshot
 from sensorhub.web.state import current
 
 bp = Blueprint("api", __name__)
-CSV_COLUMNS = ("temperature_c", "humidity_pct", "pressure_hpa", "co2_ppm")  # QUANTITIES order
 
 
 class ApiError(Exception):
@@ -77,32 +79,51 @@ def history() -> Response:
     return jsonify(result)
 
 
+def _export(ext: str, stream: Any, mimetype: str) -> Response:
+    """An export of every reading of the sensors named (``sensor`` repeated) in a range."""
+    principal = _principal()
+    try:
+        query = parse_export(request.args.getlist("sensor"), request.args.to_dict(), time.time())
+    except BadRequestError as error:
+        raise ApiError(400, str(error)) from error
+    config = current().config
+    sensors = [visible_sensor(principal, sensor_id, config) for sensor_id in query.sensors]
+    if None in sensors:
+        raise ApiError(404, "unknown sensor")
+    shown = [s for s in sensors if s is not None]
+    name = exports.filename(shown, query.since, query.until, ext)
+    body = stream(current().hub.store, shown, query.since, query.until, query.unit)
+    return Response(stream_with_context(body), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @bp.get("/api/export.csv")
 def export_csv() -> Response:
-    """Every stored reading of one sensor in a range, streamed as CSV."""
+    """Every stored reading of some sensors in a range, streamed as CSV."""
+    return _export("csv", exports.csv_stream, "text/csv")
+
+
+@bp.get("/api/export.json")
+def export_json() -> Response:
+    """The same as JSON: one object per sensor with its readings."""
+    return _export("json", exports.json_stream, "application/json")
+
+
+@bp.get("/api/statistics")
+def statistics() -> Response:
+    """Hourly, daily or monthly mean/min/max/count of one sensor (rights as for history)."""
     principal = _principal()
-    query, sensor = _query(principal, {"since": 0})
-    store = current().hub.store
-    # temperature and humidity always (as before), pressure and CO2 when measured
-    shown = [i for i, q in enumerate(QUANTITIES) if i < 2 or q in sensor.quantities]
-
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["sensor", "time_utc", "epoch", *(CSV_COLUMNS[i] for i in shown)])
-        for ts, *values in store.export_rows(query.sensor, query.since, query.until):
-            stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            writer.writerow([query.sensor, stamp, f"{ts:.3f}",
-                             *("" if values[i] is None else values[i] for i in shown)])
-            if buffer.tell() > 16384:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    filename = f"{query.sensor}.csv"
-    return Response(stream_with_context(rows()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    try:
+        query = parse_statistics(request.args.to_dict(), time.time())
+    except BadRequestError as error:
+        raise ApiError(400, str(error)) from error
+    sensor = visible_sensor(principal, query.sensor, current().config)
+    if sensor is None:
+        raise ApiError(404, "unknown sensor")
+    h = current().hub
+    result = h.runtime.run_blocking(lambda: h.store.statistics(
+        query.sensor, query.period, query.since, query.until, sensor.quantities))
+    return jsonify(result)
 
 
 @bp.get("/api/alerts")
