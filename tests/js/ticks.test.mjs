@@ -13,7 +13,8 @@ test('each range gets at most seven ticks, at the smallest step that allows it',
   const ranges = { 600: 300, 3600: 600, 86400: 21600, 604800: DAY, 2592000: 5 * DAY };
   for (const [range, step] of Object.entries(ranges)) assert.equal(tickStep(+range), step, `range ${range}`);
   assert.equal(tickStep(420), 60);
-  assert.equal(tickStep(10 * 365 * DAY), 7 * DAY, 'beyond the steps: weekly');
+  assert.equal(tickStep(365 * DAY), 60 * DAY, 'a year: every other month');
+  assert.equal(tickStep(10 * 365 * DAY), 360 * DAY, 'beyond the steps: yearly');
   assert.deepEqual(TICK_STEPS, [...TICK_STEPS].sort((a, b) => a - b));
 });
 

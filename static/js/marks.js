@@ -1,0 +1,68 @@
+/* Alerts on a chart: the sensor's thresholds as dashed lines, the times its alerts fired
+   as shaded spans. A Chart.js plugin object given to each card's chart (not registered
+   globally); what it draws is in chart.$marks = {rules, episodes, unit}. */
+
+import { toUnit } from './format.js';
+
+export const AXIS = { t: 'y', h: 'y1', p: 'yp', c: 'yc' };
+const LETTER = { temperature: 't', humidity: 'h', pressure: 'p', co2: 'c' };
+
+/** The thresholds of a sensor's rules on their axes: [{axis, value, label, quantity}]. */
+export function thresholds(rules, unit) {
+  return (rules || []).filter((r) => r.kind !== 'offline' && LETTER[r.kind.split('_')[0]])
+    .map((r) => {
+      const [q, op] = r.kind.split('_');
+      const l = LETTER[q];
+      const value = l === 't' ? toUnit(r.threshold, unit) : r.threshold;
+      return { axis: AXIS[l], value, label: `${op} ${+value.toFixed(1)}`, quantity: q };
+    });
+}
+
+/** Episodes clipped to [min, max]: [[from, to]] with an open end drawn up to `now`. */
+export function spans(episodes, min, max, now) {
+  return (episodes || []).map(([a, b]) => [Math.max(a, min), Math.min(b ?? now, max)])
+    .filter(([a, b]) => b > a);
+}
+
+export const marks = {
+  id: 'sensorhubMarks',
+  beforeDatasetsDraw(chart) {
+    const m = chart.$marks;
+    const x = chart.scales.x;
+    if (!m || !x || !m.episodes || !m.episodes.length) return;
+    const { ctx, chartArea: area } = chart;
+    ctx.save();
+    ctx.fillStyle = m.colours.alertband;
+    for (const [a, b] of spans(m.episodes, x.min, x.max, m.now)) {
+      const left = x.getPixelForValue(a), right = x.getPixelForValue(b);
+      ctx.fillRect(left, area.top, Math.max(2, right - left), area.bottom - area.top);
+    }
+    ctx.restore();
+  },
+  afterDatasetsDraw(chart) {
+    const m = chart.$marks;
+    if (!m || !m.rules || !m.rules.length) return;
+    const { ctx, chartArea: area } = chart;
+    ctx.save();
+    ctx.strokeStyle = ctx.fillStyle = m.colours.alert;
+    ctx.lineWidth = 1;
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.setLineDash([5, 4]);
+    for (const t of thresholds(m.rules, m.unit)) {
+      const scale = chart.scales[t.axis];
+      if (!scale) continue;
+      const y = scale.getPixelForValue(t.value);
+      if (y < area.top || y > area.bottom) {  // off the axis: a marker at the edge
+        const edge = y < area.top ? area.top + 10 : area.bottom - 3;
+        ctx.fillText(`${y < area.top ? '▲' : '▼'} ${t.label}`, area.left + 4, edge);
+        continue;
+      }
+      ctx.beginPath();
+      ctx.moveTo(area.left, y);
+      ctx.lineTo(area.right, y);
+      ctx.stroke();
+      ctx.fillText(t.label, area.left + 4, y - 3);
+    }
+    ctx.restore();
+  },
+};
