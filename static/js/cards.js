@@ -3,7 +3,7 @@
 
 import { makeChart } from './charts.js';
 import { $, CLS, PAGE, create, newCard, newRoom } from './dom.js';
-import { ago, fix, fmtTime, toUnit } from './format.js';
+import { ago, fix, fmtFull, fmtTime, toUnit } from './format.js';
 import { keysFor, newSeries } from './series.js';
 import { charts, lastTs, serverNow, session, state } from './state.js';
 import { direction, extremes, trend } from './trend.js';
@@ -27,20 +27,26 @@ export function showNow(s) {
   showState(s);
 }
 
-/** What the chart just drawn says: min and max over the range, the trend, and from when
-    there is data if it starts inside the window. */
-export function showStats(s, since = null) {
-  s.el.card.classList.toggle(CLS.nodata, !s.pts.length && !s.busy);
-  const [tl, th] = extremes(s.pts);
+/** "20:58", or "Fri 20 Nov 20:58" for a time more than 20 hours ago. */
+const when = (ts) => (serverNow() - ts > 72000 ? fmtFull(ts).replace(/:\d\d$/, '') : fmtTime(ts));
+
+/** What the chart just drawn says: min and max in the window [x0, x1], the trend (live
+    only: a window in the past has none), and from when there is data if it starts late. */
+export function showStats(s, since = null, x0 = -Infinity, x1 = Infinity) {
+  const shown = s.pts.filter((p) => p.ts >= x0 && p.ts <= x1);
+  s.el.card.classList.toggle(CLS.nodata, !shown.length && !s.busy);
+  const [tl, th] = extremes(shown);
   s.el.mm.textContent = tl == null ? '' : `min ${fix(conv(tl), 1)}° · max ${fix(conv(th), 1)}°`;
-  s.el.since.textContent = since == null ? '' : `collecting since ${fmtTime(since)}`;
-  const slope = trend(s.pts);
+  s.el.since.textContent = since == null ? '' : `collecting since ${when(since)}`;
+  const slope = state.view.live ? trend(s.pts) : null;
   const { arrow, word } = direction(slope);
   s.el.trend.textContent = arrow;
   s.el.trend.title = word ? `${word}: ${fix(conv(slope) - conv(0), 1)}° per 10 min` : '';
   s.el.trend.setAttribute('aria-label', word || 'no trend');
   showNow(s);
 }
+
+const SHORT = { acknowledged: 'ack', 'no connection': 'no link' };
 
 /** The card's badge: the sensor's state, unless an alert or the connection says more. */
 function badge(s, st) {
@@ -61,7 +67,8 @@ export function showState(s) {
   el.card.classList.toggle(CLS.stale, stale);
   el.card.classList.toggle(CLS.noted, !!s.note);
   el.card.classList.toggle(CLS.alarm, look === 'alert' || look === 'acked');
-  el.badge.textContent = el.rstate.textContent = text;
+  el.badge.textContent = text;
+  el.rstate.textContent = SHORT[text] || text;  // the phone row has little room
   const said = [st !== 'ok' && s.st.error, s.note].filter(Boolean).join(' · ');
   el.err.textContent = said;
   el.ago.textContent = (said ? ' · ' : '') + (age == null ? 'no reading yet' : `last reading ${ago(age)}`);
@@ -103,7 +110,7 @@ function addSensor(info, list) {
   list.append(el.card);  // in the page before the chart sizes itself to it
   const keys = keysFor(info.quantities);
   const chart = makeChart(el.canvas, keys, { legend: !state.kiosk });
-  chart.$marks = { rules: info.alert_rules, episodes: [], unit: state.unit, now: 0, colours: {} };
+  chart.$marks.rules = info.alert_rules;
   const l = info.latest;
   Object.assign(s, newSeries(info.interval || 1, chart.data.datasets.slice(0, keys.length), keys), {
     name: info.name, quantities: info.quantities, rules: info.alert_rules,

@@ -25,7 +25,7 @@ export function register() {
 }
 
 /** Draw a dot where a value stands alone between gaps: a line needs two points. */
-const loneRadius = (ctx) => (ctx.type === 'data' && lone(ctx.dataset.data, ctx.dataIndex) ? 2.5 : 0);
+export const loneRadius = (ctx) => (ctx.type === 'data' && lone(ctx.dataset.data, ctx.dataIndex) ? 2.5 : 0);
 
 const line = (label, yAxisID, more) => ({ label, yAxisID, data: [], spanGaps: false, pointRadius: 0,
   tension: 0, legend: false, ...more });
@@ -126,6 +126,7 @@ export function makeChart(canvas, keys, { legend = true } = {}) {
     },
     plugins: [marks],
   });
+  chart.$marks = { rules: [], episodes: [], unit: state.unit, now: 0, colours: {} };  // marks.js
   canvas.addEventListener('dblclick', () => hooks.reset());
   recolour(chart);
   return chart;
@@ -148,6 +149,6 @@ export function recolour(chart) {
   x.grid.color = y.grid.color = c.grid;
   chart.options.plugins.legend.labels.color = c.muted;
   chart.options.plugins.zoom.zoom.drag.backgroundColor = c.band;
-  if (chart.$marks) chart.$marks.colours = c;
+  chart.$marks.colours = c;
   chart.update('none');
 }

@@ -63,7 +63,7 @@ export function fillPicker() {
 }
 
 function choose(ids) {
-  state.chosen = ids && ids.length && ids.length < state.all.length ? ids : null;
+  state.chosen = ids && ids.length ? ids : null;
   state.key = null;
   build(state.snap);
   showOverlay();

@@ -40,7 +40,7 @@ export function fitAxis(lo, hi, { minSpan = 0, floor = -Infinity, ceil = Infinit
 export function xRange(start, end, first, interval = 1) {
   const late = first != null && first > start + Math.max(0.02 * (end - start), 3 * interval);
   if (!late) return { min: start, max: end, since: null };
-  const pad = Math.max(interval, 0.02 * (end - first));
+  const pad = Math.max(0.25 * interval, 0.02 * (end - first));
   return { min: Math.max(start, first - pad), max: end, since: first };
 }
 

@@ -17,6 +17,7 @@ export const fmtSeconds = format({ ...clock, second: '2-digit' });
 export const fmtWeekday = format({ weekday: 'short', day: 'numeric' });
 export const fmtDay = format({ day: 'numeric', month: 'short' });
 export const fmtMonth = format({ month: 'short', year: 'numeric' });
+export const fmtDayOfWeek = format({ weekday: 'short', day: 'numeric', month: 'short' });
 export const fmtDate = format({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
 export const fmtFull = format({ weekday: 'short', day: 'numeric', month: 'short', ...clock, second: '2-digit' });
 

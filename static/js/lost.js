@@ -4,7 +4,7 @@
 
 import { showState } from './cards.js';
 import { $, PAGE, setConnLost } from './dom.js';
-import { ago, fmtTime } from './format.js';
+import { ago, fmtSeconds } from './format.js';
 import { serverNow, state } from './state.js';
 
 export const GRACE_MS = 1500;
@@ -19,8 +19,8 @@ function lastData() {
 
 /** The banner's text: since when, the last data, what happens next. */
 export function lostText(sinceSec, last, now) {
-  const data = last == null ? 'no data yet' : `last data ${fmtTime(last)} (${ago(now - last)})`;
-  return `No connection to the server since ${fmtTime(sinceSec)}: ${data}. Reconnecting…`;
+  const data = last == null ? 'no data yet' : `last data ${fmtSeconds(last)} (${ago(now - last)})`;
+  return `No connection to the server since ${fmtSeconds(sinceSec)}: ${data}. Reconnecting…`;
 }
 
 function show() {

@@ -1,7 +1,7 @@
 /* Sensors compared on one chart: when the address chooses two or more sensors, one line
    per sensor (a colour each) of one quantity, drawn from the series the cards hold. */
 
-import { makeChart, NAMES, recolour, unitOf } from './charts.js';
+import { loneRadius, makeChart, NAMES, recolour, unitOf } from './charts.js';
 import { $, PAGE, create } from './dom.js';
 import { AXES, fitAxis } from './fit.js';
 import { AXIS } from './marks.js';
@@ -40,7 +40,7 @@ export function showOverlay() {
   chart = makeChart($('canvas', box), []);
   const l = LETTER[state.quantity];
   sensors.forEach((s, i) => chart.data.datasets.push({
-    label: s.name, yAxisID: AXIS[l], data: [], spanGaps: false, pointRadius: 0, tension: 0,
+    label: s.name, yAxisID: AXIS[l], data: [], spanGaps: false, pointRadius: loneRadius, tension: 0,
     borderWidth: 2, legend: true, letter: l, group: s.id, colour: PALETTE[i % PALETTE.length], sensor: s.id,
   }));
   recolour(chart);

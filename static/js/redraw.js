@@ -80,6 +80,7 @@ function fitValues(s, x0, x1) {
     const scale = scales[AXIS[l]];
     scale.min = fit ? fit.min : undefined;
     scale.max = fit ? fit.max : undefined;
+    scale.display = fit ? 'auto' : false;  // no data in the window: no made-up 0-1 axis
   }
 }
 
@@ -98,7 +99,7 @@ function paint() {
     Object.assign(s.chart.$marks, { unit: state.unit, now, episodes: state.episodes.get(s.id) || [] });
     fitValues(s, x.min, x.max);
     s.chart.update('none');
-    showStats(s, x.since);
+    showStats(s, x.since, x.min, x.max);
     drawSpark(s, x.min, x.max, gapOf(s));
   }
   due.clear();

@@ -3,7 +3,7 @@
 
 import { $, CLS, PAGE, create } from './dom.js';
 import { windowOf } from './fit.js';
-import { fix, fmtDate, fmtMonth, toUnit } from './format.js';
+import { fix, fmtDate, fmtDayOfWeek, fmtMonth, toUnit } from './format.js';
 import { serverNow, session, state } from './state.js';
 
 const DAY = 86400;
@@ -78,7 +78,9 @@ function render(s, q, period, body, since, until) {
   const unit = { temperature: `°${state.unit}`, humidity: '%', pressure: ' hPa', co2: ' ppm' }[q];
   const digits = q === 'temperature' || q === 'pressure' ? 1 : 0;
   const show = (v) => (v == null ? '—' : `${fix(conv(v), digits)}${unit}`);
-  const when = (r) => (period === 'month' ? fmtMonth(labelDate(r[1])) : fmtDate(labelDate(r[1])));
+  const thisYear = rows.every((r) => r[1].startsWith(String(new Date().getFullYear())));
+  const day = thisYear ? fmtDayOfWeek : fmtDate;
+  const when = (r) => (period === 'month' ? fmtMonth(labelDate(r[1])) : day(labelDate(r[1])));
   const { hot, cold } = extremeRows(rows, f, q);
   $(PAGE.tableTitle).textContent = `${period === 'month' ? 'Monthly' : 'Daily'} min / mean / max: ${s.name}`;
   const trs = rows.map((r, i) => {

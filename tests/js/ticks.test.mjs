@@ -54,3 +54,18 @@ test('labels: clock times below a day, weekdays up to a week, dates beyond', () 
   assert.equal(tickFormat(DAY, 604800), fmtWeekday);
   assert.equal(tickFormat(5 * DAY, 2592000), fmtDay);
 });
+
+test('a year: ticks on the first of every other month, labelled by month', () => {
+  process.env.TZ = 'Europe/Berlin';
+  const min = utc(2025, 0, 10), max = utc(2026, 0, 10);
+  const step = tickStep(max - min);
+  const ticks = tickValues(min, max, step);
+  assert.equal(ticks.length, 6);
+  for (const t of ticks) {
+    const d = new Date(t * 1000);
+    assert.deepEqual([d.getDate(), d.getHours(), d.getMonth() % 2], [1, 0, 0], d.toString());
+  }
+  assert.equal(tickFormat(step, max - min)(ticks[0]), new Intl.DateTimeFormat(undefined,
+    { month: 'short', year: 'numeric' }).format(ticks[0] * 1000));
+  assert.equal(tickStep(30), 5, 'half a minute: second ticks');
+});
