@@ -73,8 +73,8 @@ def test_history_smoke() -> None:
     assert set(summary["targets"]) >= {"30d_p50_ms<=50", "bytes_per_reading<=32"}
 
 
-def test_statistics_smoke() -> None:
-    summary = run_smoke("statistics")
+def test_longterm_statistics_smoke() -> None:
+    summary = run_smoke("longterm")
     assert summary["generate"]["rows_left"]["stats_day"] > 0
     for part in ("store", "http"):
         assert set(summary[part]) == {"chart", "daily_table", "monthly_table"}

@@ -12,8 +12,11 @@
 3. What statistics cost the writer: an hour of 8 sensors at 2 s through ``Store.add``
    and a flush every 5 s, with the statistics and with them switched off, alternated.
 
-    python bench/statistics.py                 # a year (~1 min)
-    python bench/statistics.py --smoke         # 20 days, few repeats (~10 s)
+    python bench/longterm.py                   # a year (~1 min)
+    python bench/longterm.py --smoke           # 20 days, few repeats (~10 s)
+
+(Not bench/statistics.py: run by path, a script's folder comes first on sys.path, and
+that file would stand in for the standard library's statistics in every benchmark.)
 """
 
 from __future__ import annotations
@@ -26,9 +29,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-# the repo root instead of this file's folder, where this file would stand in for the
-# standard library's statistics module (which bench.common imports)
-sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.days, args.repeats, args.pairs = 20, 5, 1
     summary: dict[str, Any] = {"days": args.days, "repeats": args.repeats, "mode": args.mode}
-    with workdir("statistics", keep=args.keep) as root:
+    with workdir("longterm", keep=args.keep) as root:
         server_dir = root / "server"
         db = server_dir / "data" / "bench.db"
         db.parent.mkdir(parents=True)
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "store": store["daily_table"]["p50_ms"],
                                       "met": http["daily_table"]["p50_ms"] <= TARGET_MS},
     }
-    emit_summary("statistics", summary)
+    emit_summary("longterm", summary)
     return 0
 
 
