@@ -52,7 +52,8 @@ from bench.common import (
 
 ROOMS = ("a", "b")
 ROLLUP_SQL = """
-INSERT INTO {table} SELECT sensor, ts / {width} AS b, sum(t), count(t), min(t), max(t),
+INSERT INTO {table} (sensor, bucket, t_sum, t_n, t_min, t_max, h_sum, h_n, h_min, h_max)
+SELECT sensor, ts / {width} AS b, sum(t), count(t), min(t), max(t),
     sum(h), count(h), min(h), max(h)
 FROM readings WHERE sensor = ? AND ts BETWEEN ? AND ? GROUP BY b
 ON CONFLICT (sensor, bucket) DO UPDATE SET
@@ -84,6 +85,7 @@ def generate(path: Path, sensors: list[str], days: float, interval: float,
     Same schema and layout as the store writes: rows of all sensors interleaved in
     time order, committed in batches, each batch adding its rollup rows.
     """
+    from sensorhub.storage.schema import STATS_FROM_ROLLUPS
     from sensorhub.storage.store import ROLLUPS, Store
 
     Store(path).close()  # the schema, exactly as the product makes it
@@ -115,12 +117,15 @@ def generate(path: Path, sensors: list[str], days: float, interval: float,
                              5500 - int(800 * c) + 3 * jitter))
         batch_lo, batch_hi = first_ms + lo * step_ms, first_ms + (hi - 1) * step_ms + 3 * len(ids)
         conn.execute("BEGIN")
-        conn.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?)", rows)
+        conn.executemany("INSERT OR IGNORE INTO readings (sensor, ts, t, h) VALUES (?, ?, ?, ?)",
+                         rows)
         for width, table in ROLLUPS.items():
             for sid in ids:
                 conn.execute(ROLLUP_SQL.format(table=table, width=width),
                              (sid, batch_lo, batch_hi))
         conn.execute("COMMIT")
+    for statement in STATS_FROM_ROLLUPS:  # the hourly and daily statistics, as a migration
+        conn.execute(statement)           # makes them (the store keeps them time-weighted)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return {"readings": count * len(ids), "seconds": time.monotonic() - started,

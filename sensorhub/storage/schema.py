@@ -53,6 +53,11 @@ def _stats_backfill(table: str, key: str) -> str:
             f"SELECT sensor, {key} AS k, {parts} FROM rollup_1m GROUP BY sensor, k")
 
 
+#: fill both statistics tiers from the 1-minute rollups (migration 3; generators)
+STATS_FROM_ROLLUPS = (_stats_backfill(STATS["hour"], "bucket / 60"),
+                      _stats_backfill(STATS["day"], _LOCAL_DAY))
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step from ``version - 1`` to ``version``."""
@@ -93,8 +98,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(3, "long-term statistics (hour and day tiers) and acknowledged alerts", (
         *(_STATS_TABLE.format(table=table, columns=_STATS_COLUMNS) for table in STATS.values()),
-        _stats_backfill(STATS["hour"], "bucket / 60"),
-        _stats_backfill(STATS["day"], _LOCAL_DAY),
+        *STATS_FROM_ROLLUPS,
         "ALTER TABLE alerts ADD COLUMN acked REAL",
         "ALTER TABLE alerts ADD COLUMN acked_by TEXT",
     )),
