@@ -4,6 +4,8 @@
 import { makeChart } from './charts.js';
 import { $, CLS, PAGE, create, newCard, newRoom } from './dom.js';
 import { ago, fix, fmtFull, fmtTime, toUnit } from './format.js';
+import { showLegend } from './legend.js';
+import { watchScreen } from './redraw.js';
 import { keysFor, newSeries } from './series.js';
 import { charts, lastTs, serverNow, session, state } from './state.js';
 import { direction, extremes, trend } from './trend.js';
@@ -109,7 +111,7 @@ function addSensor(info, list) {
   el.canvas.ariaLabel = `${info.name}: ${info.quantities.join(', ')}`;
   list.append(el.card);  // in the page before the chart sizes itself to it
   const keys = keysFor(info.quantities);
-  const chart = makeChart(el.canvas, keys, { legend: !state.kiosk });
+  const chart = makeChart(el.canvas, keys);
   chart.$marks.rules = info.alert_rules;
   const l = info.latest;
   Object.assign(s, newSeries(info.interval || 1, chart.data.datasets.slice(0, keys.length), keys), {
@@ -120,6 +122,8 @@ function addSensor(info, list) {
   });
   state.sensors.set(s.id, s);
   charts.set(s.id, s.chart);
+  showLegend(chart, el.legend);
+  watchScreen(s);
   showNow(s);
   return s;
 }

@@ -6,7 +6,6 @@
 import { colours } from './dom.js';
 import { fix, fmtFull } from './format.js';
 import { AXIS, marks } from './marks.js';
-import { lone } from './series.js';
 import { hooks, state } from './state.js';
 import { tickFormat, tickStep, tickValues } from './ticks.js';
 
@@ -24,9 +23,6 @@ export function register() {
   if (globalThis.ChartZoom) Chart.register(globalThis.ChartZoom);
 }
 
-/** Draw a dot where a value stands alone between gaps: a line needs two points. */
-export const loneRadius = (ctx) => (ctx.type === 'data' && lone(ctx.dataset.data, ctx.dataIndex) ? 2.5 : 0);
-
 const line = (label, yAxisID, more) => ({ label, yAxisID, data: [], spanGaps: false, pointRadius: 0,
   tension: 0, legend: false, ...more });
 
@@ -36,7 +32,7 @@ function datasets(keys) {
   const sets = [];
   for (const key of keys) {
     const l = key[0];
-    if (key.length === 1) sets.push(line(NAMES[l], AXIS[l], { borderWidth: l === 't' ? 2 : 1.5, pointRadius: loneRadius, legend: true, group: l }));
+    if (key.length === 1) sets.push(line(NAMES[l], AXIS[l], { borderWidth: l === 't' ? 2 : 1.5, legend: true, dots: true, group: l }));
     else if (key[1] === 'l') sets.push(line('min', AXIS[l], { borderWidth: 0, fill: false, group: l }));
     else sets.push(line('max', AXIS[l], { borderWidth: 0, fill: '-1', group: l }));
   }
@@ -45,14 +41,6 @@ function datasets(keys) {
       legend: true, group: `cmp${l}`, letter: l, name: NAMES[l] }));
   }
   return sets;
-}
-
-function legendClick(e, item, legend) {  // a quantity's band and line go together
-  const chart = legend.chart;
-  const group = chart.data.datasets[item.datasetIndex].group;
-  const hide = chart.isDatasetVisible(item.datasetIndex);
-  chart.data.datasets.forEach((ds, i) => { if (ds.group === group) chart.setDatasetVisibility(i, !hide); });
-  chart.update('none');
 }
 
 /** The zoom plugin's settings: x only, wheel, pinch, shift-drag box, drag pans. */
@@ -83,14 +71,18 @@ function timeAxis() {
   };
 }
 
+const POSITION = { t: 'left', h: 'right', p: 'left', c: 'right' };
 const valueAxis = (l, position, first) => ({
   position, display: 'auto', grid: { drawOnChartArea: first },
   ticks: { maxTicksLimit: 6, callback: (v) => `${+v.toFixed(l === 't' || l === 'p' ? 1 : 0)}${l === 't' ? '°' : l === 'h' ? '%' : ''}` },
 });
 
-/** A chart on `canvas` for a sensor's dataset keys (series.js keysFor). */
-export function makeChart(canvas, keys, { legend = true } = {}) {
+/** A chart on `canvas` for a sensor's dataset keys (series.js keysFor), with an axis
+    for each quantity in `letters` only: every scale costs on every update, shown or not. */
+export function makeChart(canvas, keys, letters = keys.filter((k) => k.length === 1)) {
   register();
+  const scales = { x: timeAxis() };
+  letters.forEach((l, i) => { scales[AXIS[l]] = valueAxis(l, POSITION[l], i === 0); });
   const chart = new Chart(canvas, {
     type: 'line',
     data: { datasets: datasets(keys) },
@@ -100,9 +92,7 @@ export function makeChart(canvas, keys, { legend = true } = {}) {
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
       elements: { point: { radius: 0, hitRadius: 4, hoverRadius: 3 } },
       plugins: {
-        legend: { display: legend, position: 'bottom', onClick: legendClick,
-          labels: { boxWidth: 14, boxHeight: 2, padding: 8,
-            filter: (item, data) => data.datasets[item.datasetIndex].legend && (!data.datasets[item.datasetIndex].compare || data.datasets[item.datasetIndex].data.length > 0) } },
+        legend: { display: false },  // legend.js: HTML, built once instead of on every update
         decimation: { enabled: false },  // Chart.js #11929: the server downsamples instead
         tooltip: {
           filter: (item) => item.dataset.legend,
@@ -116,13 +106,7 @@ export function makeChart(canvas, keys, { legend = true } = {}) {
         },
         zoom: zoomOptions(),
       },
-      scales: {
-        x: timeAxis(),
-        y: valueAxis('t', 'left', true),
-        y1: valueAxis('h', 'right', false),
-        yp: valueAxis('p', 'left', false),
-        yc: valueAxis('c', 'right', false),
-      },
+      scales,
     },
     plugins: [marks],
   });
@@ -141,13 +125,15 @@ export function recolour(chart) {
     else if (ds.compare) ds.borderColor = c[LINE[l]];
     else if (ds.label === 'max') ds.backgroundColor = c[BAND[l]];
     else if (ds.label !== 'min') ds.borderColor = c[LINE[l]];
-    if (ds.pointRadius) ds.pointBackgroundColor = ds.borderColor;
   }
-  const { x, y, y1, yp, yc } = chart.options.scales;
-  x.ticks.color = c.muted; y.ticks.color = c.temp; y1.ticks.color = c.hum;
-  yp.ticks.color = c.pres; yc.ticks.color = c.co2;
-  x.grid.color = y.grid.color = c.grid;
-  chart.options.plugins.legend.labels.color = c.muted;
+  const scales = chart.options.scales;
+  scales.x.ticks.color = c.muted;
+  scales.x.grid.color = c.grid;
+  for (const [l, axis] of Object.entries(AXIS)) {
+    if (!scales[axis]) continue;
+    scales[axis].ticks.color = c[LINE[l]];
+    scales[axis].grid.color = c.grid;
+  }
   chart.options.plugins.zoom.zoom.drag.backgroundColor = c.band;
   chart.$marks.colours = c;
   chart.update('none');

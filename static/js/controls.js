@@ -109,6 +109,7 @@ export function wireControls() {
     menu.addEventListener('click', () => {
       const open = $(PAGE.bar).classList.toggle(CLS.menuOpen);
       menu.setAttribute('aria-expanded', String(open));
+      menu.textContent = open ? 'Close' : 'Menu';
     });
   }
   const hint = $(PAGE.firstRun);

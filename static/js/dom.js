@@ -25,7 +25,7 @@ export const PAGE = {
   compare: '#compare', picker: '#picker', picks: '#picks', picksAll: '#picks-all',
   exportCsv: '#export-csv', exportJson: '#export-json', exportBox: '#export',
   window: '#window', windowWhat: '#window .what', reset: '#reset',
-  overlay: '#overlay', overlayQ: '#overlay-q',
+  overlay: '#overlay', overlayQ: '#overlay-q', overlayLegend: '#overlay .legend',
   table: '#table', tableTitle: '#table .title', tableSensor: '#table-sensor',
   tableQ: '#table-q', tableBody: '#table tbody', tableExtremes: '#table .extremes',
   tableNote: '#table .note',
@@ -34,7 +34,7 @@ export const PAGE = {
 
 /** Parts of a card: class names inside the #card template. */
 const PARTS = ['row', 'rname', 'rval', 'rstate', 'spark', 'name', 'badge', 't', 'tu', 'h',
-  'p', 'c', 'trend', 'mm', 'dew', 'since', 'err', 'ago', 'more', 'health'];
+  'p', 'c', 'trend', 'mm', 'dew', 'since', 'err', 'ago', 'legend', 'more', 'health'];
 
 /** Classes the scripts set (app.css styles them). */
 export const CLS = {

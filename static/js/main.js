@@ -10,6 +10,7 @@ import { start } from './connection.js';
 import { fillPicker, press, saved, setPage, setUnit, wireControls } from './controls.js';
 import { $, PAGE, darkScheme, isKiosk, setTheme } from './dom.js';
 import { layoutKiosk, watchKiosk } from './kiosk.js';
+import { showLegend } from './legend.js';
 import { tickLost } from './lost.js';
 import { showOverlay } from './overlay.js';
 import { redraw, redrawAll } from './redraw.js';
@@ -61,7 +62,10 @@ remember(false);  // then the address says what is shown
 wireHistory();
 if (state.kiosk) watchKiosk();
 window.addEventListener('popstate', () => fromAddress(false));
-darkScheme().addEventListener('change', () => charts.forEach(recolour));
+darkScheme().addEventListener('change', () => {
+  charts.forEach(recolour);
+  for (const s of state.sensors.values()) showLegend(s.chart, s.el.legend);
+});
 // keeps "last reading … ago", staleness, the banner and the window moving without readings
 setInterval(() => {
   for (const s of state.sensors.values()) if (s.busy) showState(s); else { refit(s); redraw(s); }

@@ -3,6 +3,7 @@
    globally); what it draws is in chart.$marks = {rules, episodes, unit}. */
 
 import { toUnit } from './format.js';
+import { lone } from './series.js';
 
 export const AXIS = { t: 'y', h: 'y1', p: 'yp', c: 'yc' };
 const LETTER = { temperature: 't', humidity: 'h', pressure: 'p', co2: 'c' };
@@ -40,6 +41,7 @@ export const marks = {
     ctx.restore();
   },
   afterDatasetsDraw(chart) {
+    drawDots(chart);
     const m = chart.$marks;
     if (!m || !m.rules || !m.rules.length) return;
     const { ctx, chartArea: area } = chart;
@@ -66,3 +68,29 @@ export const marks = {
     ctx.restore();
   },
 };
+
+/** A value alone between gaps is drawn as a dot (a line needs two points). Done here,
+    not with a scriptable pointRadius, which makes Chart.js resolve every point's
+    options on every update. The x of each dot drawn is kept in chart.$marks.dots. */
+function drawDots(chart) {
+  const dots = [];
+  const { ctx, chartArea: area } = chart;
+  chart.data.datasets.forEach((ds, i) => {
+    if (!ds.dots || !chart.isDatasetVisible(i)) return;
+    const x = chart.scales.x, y = chart.scales[ds.yAxisID];
+    if (!x || !y) return;
+    ctx.save();
+    ctx.fillStyle = ds.borderColor;
+    ds.data.forEach((d, j) => {
+      if (!lone(ds.data, j) || d.x < x.min || d.x > x.max) return;
+      const px = x.getPixelForValue(d.x), py = y.getPixelForValue(d.y);
+      if (py < area.top || py > area.bottom) return;
+      ctx.beginPath();
+      ctx.arc(px, py, 2.5, 0, 2 * Math.PI);
+      ctx.fill();
+      if (i === 0) dots.push(d.x);
+    });
+    ctx.restore();
+  });
+  if (chart.$marks) chart.$marks.dots = dots;
+}

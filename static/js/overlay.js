@@ -1,9 +1,10 @@
 /* Sensors compared on one chart: when the address chooses two or more sensors, one line
    per sensor (a colour each) of one quantity, drawn from the series the cards hold. */
 
-import { loneRadius, makeChart, NAMES, recolour, unitOf } from './charts.js';
+import { makeChart, NAMES, recolour, unitOf } from './charts.js';
 import { $, PAGE, create } from './dom.js';
 import { AXES, fitAxis } from './fit.js';
+import { showLegend } from './legend.js';
 import { AXIS } from './marks.js';
 import { gapOf, LETTER, lineRows } from './series.js';
 import { charts, hooks, state } from './state.js';
@@ -37,13 +38,15 @@ export function showOverlay() {
     b.setAttribute('aria-pressed', String(measured[i] === state.quantity));
     b.addEventListener('click', () => { state.quantity = measured[i]; hooks.chose(); showOverlay(); });
   });
-  chart = makeChart($('canvas', box), []);
   const l = LETTER[state.quantity];
+  chart = makeChart($('canvas', box), [], [l]);
   sensors.forEach((s, i) => chart.data.datasets.push({
-    label: s.name, yAxisID: AXIS[l], data: [], spanGaps: false, pointRadius: loneRadius, tension: 0,
-    borderWidth: 2, legend: true, letter: l, group: s.id, colour: PALETTE[i % PALETTE.length], sensor: s.id,
+    label: s.name, yAxisID: AXIS[l], data: [], spanGaps: false, pointRadius: 0, tension: 0,
+    borderWidth: 2, legend: true, dots: true, letter: l, group: s.id, colour: PALETTE[i % PALETTE.length],
+    sensor: s.id,
   }));
   recolour(chart);
+  showLegend(chart, $(PAGE.overlayLegend));
   charts.set('overlay', chart);
 }
 

@@ -5,6 +5,7 @@
 import { showStats } from './cards.js';
 import { AXES, fitAxis, windowOf, xRange } from './fit.js';
 import { toUnit } from './format.js';
+import { showLegend } from './legend.js';
 import { AXIS } from './marks.js';
 import { redrawOverlay } from './overlay.js';
 import { gapOf, LETTER, LETTERS, lineRows, rebuild, trim } from './series.js';
@@ -15,6 +16,22 @@ import { COMPARE_LABEL } from './url.js';
 const due = new Set();
 let frame = 0;
 let overlayDue = false;
+let watcher = null;
+
+/** Charts more than a screen away from the viewport are not drawn until they come near
+    (16 charts redrawn every tick cost 50-100 ms; a phone shows two). */
+export function watchScreen(s) {
+  if (!('IntersectionObserver' in globalThis)) return;
+  watcher = watcher || new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const t = state.sensors.get(entry.target.dataset.sensor);
+      if (!t || t.el.card !== entry.target) continue;
+      t.far = !entry.isIntersecting;
+      if (!t.far && t.skipped) redraw(t);
+    }
+  }, { rootMargin: '100% 0px' });
+  watcher.observe(s.el.card);
+}
 
 /** Bring a sensor's chart to the current view and unit, and draw it at the next frame. */
 export function redraw(s) {
@@ -41,6 +58,7 @@ function compareRows(s) {
     ds.label = `${ds.name} ${c ? COMPARE_LABEL[c.compare] : ''}`;
   }
   s.cmpDirty = false;
+  showLegend(s.chart, s.el.legend);
 }
 
 /** Lowest and highest value of a letter in [x0, x1], from the bands (display unit). */
@@ -90,6 +108,8 @@ function paint() {
   const [start, end] = windowOf(state.view, now);
   for (const s of due) {
     if (state.sensors.get(s.id) !== s) continue;  // its card was rebuilt
+    s.skipped = !!s.far;
+    if (s.far) continue;  // drawn when it comes near the screen
     if (s.cmpDirty) compareRows(s);
     const first = s.pts.length ? s.pts[0].ts : null;
     const x = state.view.live ? xRange(start, end, first, s.interval) : { min: start, max: end, since: null };

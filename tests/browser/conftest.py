@@ -111,6 +111,8 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
     """Save what the page shows now as SHOTS/<name>.png (printed at the end of the run)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
+    if full_page:  # from the top: a sticky header scrolled along is drawn mid-page
+        page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
     _taken.append(path)
     return path

@@ -52,6 +52,11 @@ def chart(page: Any, sensor: str, expr: str) -> Any:
                          f"const s = sensorhub.state.sensors.get(id); return {expr}; }}", sensor)
 
 
+def legend(page: Any, sensor: str) -> list[str]:
+    """The legend under a sensor's chart, as shown."""
+    return page.locator(f".card[data-sensor={sensor}] .legend button").all_inner_texts()
+
+
 def query(page: Any) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
 
@@ -81,16 +86,13 @@ def test_charts_fit_the_data_they_have(open_page: Any, seeded: Any) -> None:
             t_span = chart(page, sensor, "c.scales.y.max - c.scales.y.min")
             h = chart(page, sensor, "[c.scales.y1.min, c.scales.y1.max]")
             assert t_span >= 2 and 10 <= h[1] - h[0] < 100, (sensor, t_span, h)
-        assert chart(page, "c1", "c.legend.legendItems.map((i) => i.text)") == [
-            "temperature", "humidity", "pressure", "CO₂"]
-        assert chart(page, "a1", "c.legend.legendItems.map((i) => i.text)") == [
-            "temperature", "humidity"]
+        assert legend(page, "c1") == ["temperature", "humidity", "pressure", "CO₂"]
+        assert legend(page, "a1") == ["temperature", "humidity"]
         # the sensor offline 10-12 h ago is a gap, and its lone reading there a dot
         data = chart(page, "a1", "c.data.datasets[0].data")
         gaps = [d["x"] for d in data if d["y"] is None]
         assert any(history.gap[0] < x < history.gap[1] for x in gaps), gaps
-        radii = chart(page, "a1", "c.getDatasetMeta(0).data.map((e) => e.options.radius)")
-        dots = [d["x"] for d, r in zip(data, radii, strict=True) if r > 0]
+        dots = chart(page, "a1", "c.$marks.dots")  # the x of each dot drawn
         assert len(dots) == 1 and abs(dots[0] - history.lone) < 200, dots
         screenshot(page, f"charts-24h-desktop-{scheme}", full_page=True)
         watch.assert_clean(page)
@@ -218,7 +220,11 @@ def test_compare_sensors_and_yesterday(open_page: Any, seeded: Any) -> None:
     xs = chart(page, "a1", "s.cmpSets[0].data.filter((d) => d.y != null).map((d) => d.x)")
     lo, hi = chart(page, "a1", "[c.scales.x.min, c.scales.x.max]")
     assert min(xs) >= lo - 600 and max(xs) <= hi + 2 * 3600
-    assert "temperature yesterday" in chart(page, "a1", "c.legend.legendItems.map((i) => i.text)")
+    assert legend(page, "a1") == ["temperature", "humidity", "temperature yesterday",
+                                  "humidity yesterday"]
+    page.click(".card[data-sensor=a1] .legend button:has-text('humidity yesterday')")
+    assert chart(page, "a1", "c.data.datasets.filter((d, i) => !c.isDatasetVisible(i))"
+                             ".map((d) => d.label)") == ["humidity yesterday"]
     screenshot(page, "compare-desktop-light", full_page=True)
 
     page.click("#overlay-q button[data-quantity=humidity]")
@@ -292,4 +298,39 @@ def test_export_downloads_what_is_on_screen(open_page: Any, seeded: Any) -> None
     assert (body["since"], body["until"]) == (pytest.approx(start, abs=1),
                                               pytest.approx(start + 7200, abs=1))
     screenshot(page, "export-menu-desktop-light")
+    watch.assert_clean(page)
+
+
+def pinch(page: Any, sensor: str, spread: float) -> None:
+    """Two fingers on a sensor's chart moving apart by ``spread`` px (real touch events)."""
+    box = page.locator(f".card[data-sensor={sensor}] .chart canvas").bounding_box()
+    cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind: str, gap: float) -> None:
+        points = [] if kind == "touchEnd" else [
+            {"x": cx - gap / 2, "y": cy, "id": 1}, {"x": cx + gap / 2, "y": cy, "id": 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", 40)
+    for step in range(1, 11):
+        touch("touchMove", 40 + spread * step / 10)
+    touch("touchEnd", 0)
+    cdp.detach()
+
+
+def test_a_pinch_zooms_on_a_phone(open_page: Any, seeded: Any) -> None:
+    server, _history = seeded
+    page, watch = open_dashboard(open_page, server, "/?range=24h", **PHONE)
+    page.click(".card[data-sensor=a1] .row")  # open the card: its chart is the one pinched
+    page.locator(".card[data-sensor=a1] .chart canvas").wait_for(state="visible")
+    before = chart(page, "a1", "c.scales.x.max - c.scales.x.min")
+    pinch(page, "a1", 200)
+    page.wait_for_function("() => new URL(location.href).searchParams.has('from')")
+    page.wait_for_function(SETTLED)
+    after = chart(page, "a1", "c.scales.x.max - c.scales.x.min")
+    assert after < 0.7 * before, (before, after)
+    screenshot(page, "pinched-phone-light", full_page=True)
+    page.go_back()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('range') === '24h'")
     watch.assert_clean(page)

@@ -95,6 +95,10 @@ def test_losing_the_server_is_shown_and_a_restart_fills_the_gap(
     kiosk.goto(f"{server.url}/kiosk?token={server.token('root')}&range=10m")
     kiosk.wait_for_function(SETTLED)
     assert page.locator(BANNER).is_hidden()
+    page.click(".card[data-sensor=a1] .more summary")  # an open health panel...
+    health = page.locator(".card[data-sensor=a1] .health")
+    page.wait_for_function("() => document.querySelector('.card[data-sensor=a1] .health')"
+                           ".textContent.includes('last good reading')")
 
     server.stop(signal.SIGKILL)  # pulled plug: no goodbye
     killed = time.monotonic()
@@ -114,6 +118,11 @@ def test_losing_the_server_is_shown_and_a_restart_fills_the_gap(
     assert [b.lower() for b in badges] == ["no connection", "no connection"]
     assert "grayscale" in page.evaluate(
         "getComputedStyle(document.querySelector('.card')).filter")
+    # ...keeps ageing with the card while nothing arrives (it once froze at "4 s ago")
+    page.wait_for_function("() => /last good reading([6-9]|\\d\\d) s ago/.test(document"
+                           ".querySelector('.card[data-sensor=a1] .health').textContent)",
+                           timeout=10000)
+    assert "last good reading" in health.inner_text()
     screenshot(page, "connection-lost-desktop-light")
     screenshot(kiosk, "connection-lost-kiosk-7inch-light")
 
