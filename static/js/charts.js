@@ -63,8 +63,8 @@ function timeAxis() {
   let step = 600;  // the tick step of the last layout, for its labels
   return {
     type: 'linear',
-    afterBuildTicks: (scale) => {
-      step = tickStep(scale.max - scale.min);
+    afterBuildTicks: (scale) => {  // about one label per 80 px: a phone gets fewer
+      step = tickStep(scale.max - scale.min, Math.max(2, Math.min(7, Math.floor(scale.chart.width / 80))));
       scale.ticks = tickValues(scale.min, scale.max, step).map((value) => ({ value }));
     },
     ticks: { callback: (v) => tickFormat(step, state.view.live ? state.view.range : state.view.to - state.view.from)(v), maxRotation: 0, autoSkipPadding: 10 },

@@ -13,14 +13,22 @@ import { backfill, load, markReady, onReading } from './sync.js';
 
 const TOKEN_KEY = 'sensorhub.token';
 
-/** A kiosk's ?token=…, taken out of the address bar so it is not bookmarked or shared;
-    kept for this tab, so a reload of a wall screen still signs in. */
-function takeToken() {
+/** A kiosk's token: from /kiosk#token=… (a #fragment is never sent, so no server or
+    proxy log holds it) or an older link's ?token=…; taken out of the address bar so it
+    is not bookmarked or shared, and kept for this tab so a reload still signs in. */
+export function takeToken() {
   const url = new URL(location.href);
-  const token = url.searchParams.get('token');
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const fromFragment = fragment.get('token');
+  const token = fromFragment || url.searchParams.get('token');
   if (token) {
     url.searchParams.delete('token');
-    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    let hash = url.hash;
+    if (fromFragment) {
+      fragment.delete('token');
+      hash = fragment.toString() ? `#${fragment}` : '';
+    }
+    history.replaceState(history.state, '', url.pathname + url.search + hash);
     try { sessionStorage.setItem(TOKEN_KEY, token); } catch { /* storage off */ }
     return token;
   }

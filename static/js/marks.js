@@ -7,6 +7,7 @@ import { lone } from './series.js';
 
 export const AXIS = { t: 'y', h: 'y1', p: 'yp', c: 'yc' };
 const LETTER = { temperature: 't', humidity: 'h', pressure: 'p', co2: 'c' };
+const UNIT = { t: '°', h: '%', p: ' hPa', c: ' ppm' };
 
 /** The thresholds of a sensor's rules on their axes: [{axis, value, label, quantity}]. */
 export function thresholds(rules, unit) {
@@ -15,7 +16,8 @@ export function thresholds(rules, unit) {
       const [q, op] = r.kind.split('_');
       const l = LETTER[q];
       const value = l === 't' ? toUnit(r.threshold, unit) : r.threshold;
-      return { axis: AXIS[l], value, label: `${op} ${+value.toFixed(1)}`, quantity: q };
+      const name = l === 't' ? '' : `${q === 'co2' ? 'CO₂' : q} `;  // not on the temperature axis
+      return { axis: AXIS[l], value, label: `${name}${op} ${+value.toFixed(1)}${UNIT[l]}`, quantity: q };
     });
 }
 

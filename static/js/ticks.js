@@ -8,8 +8,8 @@ const MONTH = 30 * DAY;  // steps from here on are whole calendar months
 export const TICK_STEPS = [1, 2, 5, 10, 15, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, DAY, 2 * DAY, 5 * DAY,
   7 * DAY, 14 * DAY, MONTH, 2 * MONTH, 3 * MONTH, 6 * MONTH, 12 * MONTH];
 
-/** The smallest step that gives at most seven ticks over `span` seconds. */
-export const tickStep = (span) => TICK_STEPS.find((s) => span / s <= 7) || TICK_STEPS.at(-1);
+/** The smallest step that gives at most `most` (seven) ticks over `span` seconds. */
+export const tickStep = (span, most = 7) => TICK_STEPS.find((s) => span / s <= most) || TICK_STEPS.at(-1);
 
 /** Tick times in [min, max]: multiples of `step` in local time, or local midnights for days. */
 export function tickValues(min, max, step) {

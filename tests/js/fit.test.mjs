@@ -110,6 +110,6 @@ test('threshold marks in the display unit; alert spans clipped to the window', (
   const rules = [{ kind: 'temperature_above', threshold: 30 }, { kind: 'humidity_below', threshold: 20 },
     { kind: 'offline', threshold: 60 }];
   assert.deepEqual(thresholds(rules, 'F').map((t) => [t.axis, t.value, t.label]),
-    [['y', 86, 'above 86'], ['y1', 20, 'below 20']]);
+    [['y', 86, 'above 86°'], ['y1', 20, 'humidity below 20%']]);
   assert.deepEqual(spans([[0, 50], [80, null], [200, 210]], 10, 100, 95), [[10, 50], [80, 95]]);
 });

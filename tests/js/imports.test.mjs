@@ -37,3 +37,17 @@ test('start() connects once, with a kiosk token taken out of the address bar', a
     assert.equal(typeof handlers.get(event), 'function', event);
   }
 });
+
+test('a kiosk link /kiosk#token=… gives its token from the fragment, which no log holds', async () => {
+  const replaced = [];
+  const kept = new Map();
+  globalThis.sessionStorage = { setItem: (k, v) => kept.set(k, v), getItem: (k) => kept.get(k) ?? null };
+  globalThis.history = { state: null, replaceState: (state, title, url) => replaced.push(url) };
+  const { takeToken } = await import(new URL('connection.js', DIR));
+  globalThis.location = { href: 'http://127.0.0.1:5000/kiosk?range=24h#token=k2&x=1' };
+  assert.equal(takeToken(), 'k2');
+  assert.deepEqual(replaced, ['/kiosk?range=24h#x=1']);
+  globalThis.location = { href: 'http://127.0.0.1:5000/kiosk' };  // reloaded: from the tab
+  assert.equal(takeToken(), 'k2');
+  assert.equal(replaced.length, 1, 'nothing left to take out');
+});

@@ -68,4 +68,5 @@ test('a year: ticks on the first of every other month, labelled by month', () =>
   assert.equal(tickFormat(step, max - min)(ticks[0]), new Intl.DateTimeFormat(undefined,
     { month: 'short', year: 'numeric' }).format(ticks[0] * 1000));
   assert.equal(tickStep(30), 5, 'half a minute: second ticks');
+  assert.equal(tickStep(30, 3), 10, 'a narrow chart: fewer');
 });
