@@ -21,7 +21,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sensorhub.storage.rollups import mean, unit
+from sensorhub.storage.rollups import add_values, mean, unit
 from sensorhub.storage.schema import COLUMNS
 from sensorhub.storage.schema import STATS as TABLES
 
@@ -63,16 +63,6 @@ def _new() -> Stat:
     return [0, 0, None, None, 0, 0] * len(COLUMNS)
 
 
-def _sample(stat: Stat, values: Values) -> None:
-    for i, v in enumerate(values):
-        if v is not None:
-            b = 6 * i
-            stat[b] += v
-            stat[b + 1] += 1
-            stat[b + 2] = v if stat[b + 2] is None else min(stat[b + 2], v)
-            stat[b + 3] = v if stat[b + 3] is None else max(stat[b + 3], v)
-
-
 def _weigh(stat: Stat, values: Values, duration: int) -> None:
     for i, v in enumerate(values):
         if v is not None:
@@ -105,8 +95,8 @@ class Statistics:
             own.sort(key=lambda r: r[1])
             prev = last.get(sid) or _newest_before(conn, sid, own[0][1])
             for _sid, ts, *values in own:
-                _sample(_at(hours, sid, ts // HOUR_MS), values)
-                _sample(_at(days, sid, local_day(ts)), values)
+                add_values(_at(hours, sid, ts // HOUR_MS), values, 6)
+                add_values(_at(days, sid, local_day(ts)), values, 6)
                 if prev is not None and ts <= prev[0]:
                     continue  # late or repeated: a sample, but no time of its own
                 if prev is not None:
