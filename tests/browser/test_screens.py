@@ -79,6 +79,9 @@ def test_the_kiosk_fills_the_screen(open_page: Any, one_mode: Any, n: int) -> No
             page.goto(f"{server.url}/kiosk#token={token}")  # the token reaches no log
             page.wait_for_function(SETTLED, timeout=15000)
             page.wait_for_function("(n) => document.querySelectorAll('.card').length === n", arg=n)
+            page.evaluate("() => new Promise((done) => requestAnimationFrame(() => "
+                          "requestAnimationFrame(done)))")  # the charts have sized themselves
+            screenshot(page, f"kiosk-{n}-{screen}-{scheme}")
             got = fits(page)
             assert got["header"] == 0, "no header on a wall screen"
             assert got["scroll"] == [False, False], got
@@ -88,7 +91,6 @@ def test_the_kiosk_fills_the_screen(open_page: Any, one_mode: Any, n: int) -> No
             assert got["number"] >= min(0.2 * got["height"], 140), got
             dark = sum(int(v) for v in got["background"][4:-1].split(",")[:3]) < 150
             assert dark == (scheme == "dark"), got  # the scheme follows the system
-            screenshot(page, f"kiosk-{n}-{screen}-{scheme}")
             watch.assert_clean(page)
     page, watch = open_page(viewport=SCREENS["7inch"])
     page.goto(f"{server.url}/kiosk?theme=dark#token={token}")  # or forced by the address
