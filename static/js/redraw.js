@@ -42,6 +42,7 @@ export function redraw(s) {
   due.add(s);
   overlayDue = true;
   if (!frame) frame = requestAnimationFrame(paint);
+  state.drawing = true;  // a frame is due: what the charts show is about to change
 }
 
 /** Redraw every card (a new view, unit or compare). */
@@ -104,6 +105,7 @@ function fitValues(s, x0, x1) {
 
 function paint() {
   frame = 0;
+  state.drawing = false;
   const now = serverNow();
   const [start, end] = windowOf(state.view, now);
   for (const s of due) {

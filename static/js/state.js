@@ -27,6 +27,7 @@ export const state = {
   conn: { lost: false, since: null },  // the socket is down (since: browser ms)
   user: null,  // from the snapshot: null for anonymous viewers
   loading: 0,  // history requests in flight
+  drawing: false,  // a redraw waits for the next animation frame
   snapshots: 0,
   retryMs: 2000,
 };

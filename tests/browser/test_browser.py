@@ -17,7 +17,9 @@ pytestmark = pytest.mark.browser
 
 INTERVAL = 0.2  # the mock sensors of the default test config
 # wait_for_function is given functions: a bare expression would need eval, which the CSP refuses
-SETTLED = "() => document.body.dataset.ready === '1' && sensorhub.state.loading === 0"
+# settled: history in, and the charts drawn with it (a redraw waits for the next frame)
+SETTLED = ("() => document.body.dataset.ready === '1' && sensorhub.state.loading === 0"
+           " && !sensorhub.state.drawing")
 
 
 def log_in(page: Any, server: LiveServer, name: str, password: str = PASSWORD) -> None:
