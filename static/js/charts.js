@@ -125,6 +125,7 @@ export function recolour(chart) {
     else if (ds.compare) ds.borderColor = c[LINE[l]];
     else if (ds.label === 'max') ds.backgroundColor = c[BAND[l]];
     else if (ds.label !== 'min') ds.borderColor = c[LINE[l]];
+    if (ds.legend) ds.backgroundColor = ds.borderColor;  // the tooltip's colour box (no fill)
   }
   const scales = chart.options.scales;
   scales.x.ticks.color = c.muted;
