@@ -245,10 +245,12 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def start_sensorhub(directory: Path, async_mode: str, *, rooms: Sequence[str] = ("a", "b"),
                     sensors: list[dict[str, Any]] | None = None, flush_interval: float = 5.0,
                     public: bool = False, prepare: Any = None, timeout: float = 30.0,
-                    log_level: str = "INFO", port: int | None = None) -> Server:
+                    log_level: str = "INFO", port: int | None = None,
+                    storage: dict[str, Any] | None = None) -> Server:
     """Write a config and start ``python -m sensorhub run`` on a free loopback port.
 
-    ``prepare(db_path)`` runs before the server starts (to add users or history).
+    ``prepare(db_path)`` runs before the server starts (to add users or history);
+    ``storage`` overrides keys of the storage section (retention, for one).
     Start-up is timed to the "listening" log line (INFO) and to the first answer.
     """
     import yaml
@@ -260,7 +262,7 @@ def start_sensorhub(directory: Path, async_mode: str, *, rooms: Sequence[str] = 
         "server": {"host": HOST, "port": port, "async_mode": async_mode,
                    **LOAD_GENERATOR_LIMITS},
         "storage": {"path": "data/bench.db", "retention_days": 400,
-                    "flush_interval": flush_interval},
+                    "flush_interval": flush_interval, **(storage or {})},
         "rooms": [{"id": r, "name": f"Room {r}", **({"public": True} if public else {})}
                   for r in rooms],
         "sensors": sensors,

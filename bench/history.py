@@ -90,6 +90,7 @@ def generate(path: Path, sensors: list[str], days: float, interval: float,
     Same schema and layout as the store writes: rows of all sensors interleaved in
     time order, committed in batches, each batch adding its rollup rows.
     """
+    from sensorhub.storage.schema import STATS_FROM_ROLLUPS
     from sensorhub.storage.store import ROLLUPS, Store
 
     Store(path).close()  # the schema, exactly as the product makes it
@@ -128,6 +129,8 @@ def generate(path: Path, sensors: list[str], days: float, interval: float,
                 conn.execute(ROLLUP_SQL.format(table=table, width=width),
                              (sid, batch_lo, batch_hi))
         conn.execute("COMMIT")
+    for statement in STATS_FROM_ROLLUPS:  # the hourly and daily statistics, as a migration
+        conn.execute(statement)           # makes them (the store keeps them time-weighted)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return {"readings": count * len(ids), "seconds": time.monotonic() - started,

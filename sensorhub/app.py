@@ -102,8 +102,7 @@ def create_app(config: Config, *, poll: bool = True, sinks: Sequence[Sink] = (),
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(account.bp)
     events.init_socketio(socketio, web)
-    web.first_password = bootstrap_admin(hub.users,
-                                         config.storage.path.parent / "initial-admin-password")
+    web.first_password = bootstrap_admin(hub.users, config.initial_password_path)
     if poll:
         hub.start()
         web.clients.start()
@@ -136,7 +135,7 @@ def bootstrap_admin(users: Users, password_file: Path) -> str | None:
 
 def first_run_lines(config: Config, password: str, url: str) -> list[str]:
     """What a new user needs on the terminal after the first start, in one place."""
-    password_file = config.storage.path.parent / "initial-admin-password"
+    password_file = config.initial_password_path
     lines = [
         f"sensorhub is running: open {url}",
         f"log in as 'admin' with the password {password}",

@@ -121,7 +121,8 @@ def assemble(config: Config, runtime: Runtime, *, sinks: Sequence[Sink] = (),
     each read (the systemd watchdog), ``on_tick`` once every sensor due at an instant of
     the schedule has been read (the broadcaster sends its batches then).
     """
-    store = Store(config.storage.path, retention_days=config.storage.retention_days)
+    store = Store(config.storage.path, retention_days=config.storage.retention_days,
+                  statistics_retention_days=config.storage.statistics_retention_days)
     users = Users(store.connect, offload=runtime.run_blocking)
     sessions = Sessions(store.connect, users, lifetime=config.server.session_hours * 3600)
     gpio = SharedGpio(config.gpio_backend, str(config.hardware.sysfs))

@@ -55,6 +55,12 @@ def may_see(principal: Principal, sensor: SensorConfig, config: Config) -> bool:
     return sensor.room in rooms_for(principal, config)
 
 
+def may_acknowledge(principal: Principal, sensor: SensorConfig, config: Config) -> bool:
+    """Whether a principal may acknowledge a sensor's alerts: someone with a name who
+    may see the sensor (an anonymous viewer of a public room may not)."""
+    return not principal.anonymous and may_see(principal, sensor, config)
+
+
 def visible_sensors(principal: Principal, config: Config) -> list[SensorConfig]:
     """The sensors a principal may see, in config order."""
     rooms = rooms_for(principal, config)

@@ -150,7 +150,19 @@ def start_server(directory: Path, async_mode: str, *, fakes: bool = False,
     """Start ``python -m sensorhub run`` on a free loopback port and wait until it answers."""
     port = free_port()
     config_path = write_config(directory, async_mode=async_mode, port=port, **config)
-    log_path = directory / f"server-{port}.log"
+    return _launch(directory, async_mode, port, config_path, fakes=fakes, env=env)
+
+
+def restart_server(server: LiveServer, *, fakes: bool = False) -> LiveServer:
+    """Start a stopped server again: the same config, port and database."""
+    assert server.proc.poll() is not None, "stop it first"
+    directory = server.config_path.parent
+    return _launch(directory, server.async_mode, server.port, server.config_path, fakes=fakes)
+
+
+def _launch(directory: Path, async_mode: str, port: int, config_path: Path, *,
+            fakes: bool = False, env: dict[str, str] | None = None) -> LiveServer:
+    log_path = directory / f"server-{port}-{time.monotonic_ns()}.log"
     inherited = {k: v for k, v in os.environ.items()
                  if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
     child_env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}

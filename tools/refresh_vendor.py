@@ -4,7 +4,7 @@ The dashboard must work air-gapped, so every JS file it loads is vendored.
 This script is the only supported way to change those files:
 
     python tools/refresh_vendor.py                  # re-fetch the pinned versions
-    python tools/refresh_vendor.py --chartjs 4.6.1 --socketio 4.8.4
+    python tools/refresh_vendor.py --chartjs 4.6.1 --socketio 4.8.4 --zoom 2.2.0
     python tools/refresh_vendor.py --check          # verify MANIFEST (used by CI)
 
 Refreshing needs ``npm`` (only ``npm pack`` is used: no install, no scripts).
@@ -28,6 +28,8 @@ from pathlib import Path
 # Pinned versions. Bump these (and re-run the script) to upgrade.
 CHARTJS_VERSION = "4.6.1"
 SOCKETIO_VERSION = "4.8.4"
+ZOOM_VERSION = "2.2.0"  # chartjs-plugin-zoom: wheel, pinch and box zoom, pan
+HAMMER_VERSION = "2.0.8"  # hammerjs: the touch gestures (pinch, pan) the zoom plugin uses
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENDOR_DIR = REPO_ROOT / "static" / "vendor"
@@ -62,7 +64,8 @@ class Package:
     assets: tuple[Asset, ...]
 
 
-def packages(chartjs: str, socketio: str) -> list[Package]:
+def packages(chartjs: str, socketio: str, zoom: str = ZOOM_VERSION,
+             hammer: str = HAMMER_VERSION) -> list[Package]:
     """Return the vendoring plan for the given versions."""
     return [
         Package(
@@ -90,6 +93,28 @@ def packages(chartjs: str, socketio: str) -> list[Package]:
                     strip_sourcemap=True,
                 ),
                 Asset("LICENSE.socket.io-client.txt", ("LICENSE", "LICENSE.md")),
+            ),
+        ),
+        Package(
+            "hammerjs",
+            hammer,
+            (
+                # UMD: the global `Hammer`, which the zoom plugin picks up when loaded first.
+                Asset("hammer.min.js", ("hammer.min.js",), strip_sourcemap=True),
+                Asset("LICENSE.hammerjs.txt", ("LICENSE.md", "LICENSE")),
+            ),
+        ),
+        Package(
+            "chartjs-plugin-zoom",
+            zoom,
+            (
+                # UMD: the global `ChartZoom` (static/js/charts.js registers it with Chart).
+                Asset(
+                    "chartjs-plugin-zoom.min.js",
+                    ("dist/chartjs-plugin-zoom.min.js",),
+                    strip_sourcemap=True,
+                ),
+                Asset("LICENSE.chartjs-plugin-zoom.txt", ("LICENSE.md", "LICENSE")),
             ),
         ),
     ]
@@ -149,14 +174,15 @@ def spdx_of(pkg_dir: Path) -> str:
     return licence
 
 
-def refresh(chartjs: str, socketio: str, vendor_dir: Path) -> None:
+def refresh(chartjs: str, socketio: str, vendor_dir: Path, zoom: str = ZOOM_VERSION,
+            hammer: str = HAMMER_VERSION) -> None:
     """Fetch the packages, copy the assets and rewrite MANIFEST."""
     entries: list[str] = []
     notes: list[str] = []
     staged: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="refresh-vendor-") as tmp:
         workdir = Path(tmp)
-        for pkg in packages(chartjs, socketio):
+        for pkg in packages(chartjs, socketio, zoom, hammer):
             pkg_dir, integrity = npm_pack(pkg.name, pkg.version, workdir)
             spdx = spdx_of(pkg_dir)
             notes.append(f"# {pkg.name}@{pkg.version} tarball {integrity}")
@@ -237,12 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chartjs", default=CHARTJS_VERSION, help="chart.js version")
     parser.add_argument("--socketio", default=SOCKETIO_VERSION, help="socket.io-client version")
+    parser.add_argument("--zoom", default=ZOOM_VERSION, help="chartjs-plugin-zoom version")
+    parser.add_argument("--hammer", default=HAMMER_VERSION, help="hammerjs version")
     parser.add_argument("--check", action="store_true", help="verify MANIFEST, change nothing")
     parser.add_argument("--vendor-dir", type=Path, default=VENDOR_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.check:
         return check(args.vendor_dir)
-    refresh(args.chartjs, args.socketio, args.vendor_dir)
+    refresh(args.chartjs, args.socketio, args.vendor_dir, args.zoom, args.hammer)
     return 0
 
 

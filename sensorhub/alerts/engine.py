@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sensorhub.alerts.journal import Journal
@@ -24,53 +23,16 @@ from sensorhub.alerts.log import AlertLog
 from sensorhub.alerts.notifier import Notifier
 from sensorhub.alerts.outbox import Outbox
 from sensorhub.alerts.outputs import AlarmOutputs
-from sensorhub.config import Config, SensorConfig
-from sensorhub.config.alerts import DEFAULT_SEVERITY, AlertRule
+from sensorhub.alerts.watches import OFFLINE, Episode, Watch, by_sensor, watches
+from sensorhub.config import Config
+from sensorhub.config.alerts import AlertRule
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-OFFLINE = "offline"
 
 __all__ = ["OFFLINE", "AlertEngine", "AlertLog"]
-
-
-@dataclass
-class _Episode:
-    """One firing of an alert; ``id`` is its alert-log row once that is stored."""
-
-    id: int | None = None
-
-
-@dataclass
-class _Watch:
-    """What the engine knows about one (sensor, kind)."""
-
-    sensor: SensorConfig
-    kind: str
-    rule: AlertRule | None  # None for the offline alert
-    pending_since: float | None = None  # monotonic time the condition started to hold
-    episode: _Episode | None = None  # while firing
-    since: float | None = None
-    value: float | None = None
-    retired: bool = False  # a reload removed its rule or sensor
-
-    @property
-    def firing(self) -> bool:
-        return self.episode is not None
-
-    def threshold(self) -> float | None:
-        return self.rule.threshold if self.rule else self.sensor.offline_after
-
-    @property
-    def severity(self) -> str:
-        return self.rule.severity if self.rule else DEFAULT_SEVERITY
-
-    def message(self, state: str, value: float | None, since: float) -> dict[str, Any]:
-        """The Socket.IO ``alert`` payload."""
-        return {"sensor": self.sensor.id, "room": self.sensor.room, "kind": self.kind,
-                "state": state, "since": since, "value": value, "threshold": self.threshold()}
 
 
 class AlertEngine:
@@ -94,13 +56,14 @@ class AlertEngine:
                                 wall_clock=wall_clock)
         self.notifier = notifier
         self._started = False
-        self._watches = _watches(config.sensors)
-        self._by_sensor = _by_sensor(self._watches)
+        self._watches = watches(config.sensors)
+        self._by_sensor = by_sensor(self._watches)
         for row in log_store.active():  # alerts that were firing when we stopped
             watch = self._watches.get((row["sensor"], row["kind"]))
             if watch is not None:
-                watch.episode = _Episode(row["id"])
+                watch.episode = Episode(row["id"])
                 watch.since, watch.value = row["since"], row["value"]
+                watch.acked, watch.acked_by = row["acked"], row["acked_by"]
 
     def start(self) -> None:
         """Set alarm outputs to match the restored state; start delivering notifications."""
@@ -128,7 +91,7 @@ class AlertEngine:
         uses any more are switched off and released; notifications follow too.
         """
         old = self._watches
-        fresh = _watches(config.sensors)
+        fresh = watches(config.sensors)
         for key, watch in fresh.items():
             kept = old.get(key)
             if kept is not None:
@@ -138,7 +101,7 @@ class AlertEngine:
                 fresh[key] = kept
         pins = {w.rule.output_pin: w.rule for w in old.values()
                 if w.rule is not None and w.rule.output_pin is not None}
-        self._watches, self._by_sensor = fresh, _by_sensor(fresh)
+        self._watches, self._by_sensor = fresh, by_sensor(fresh)
         for key, watch in old.items():
             if key not in fresh:
                 watch.retired = True
@@ -194,11 +157,11 @@ class AlertEngine:
             self._clear(watch, None, state.since)
 
     # -- transitions -----------------------------------------------------------------
-    def _fire(self, watch: _Watch, value: float | None, ts: float) -> None:
+    def _fire(self, watch: Watch, value: float | None, ts: float) -> None:
         s, kind, threshold = watch.sensor, watch.kind, watch.threshold()
         message = watch.message("firing", value, ts)
         queue, queued = self._queue(message, ts, watch.severity)
-        episode = watch.episode = _Episode()
+        episode = watch.episode = Episode()
         watch.since, watch.value = ts, value
         log.warning("alert %s on sensor %s firing (value %s, threshold %s)", kind, s.id,
                     value, threshold)
@@ -212,7 +175,7 @@ class AlertEngine:
         if watch.retired:  # a reload removed it while this was being recorded
             self._end(watch)
 
-    def _clear(self, watch: _Watch, value: float | None, ts: float) -> None:
+    def _clear(self, watch: Watch, value: float | None, ts: float) -> None:
         episode = watch.episode
         assert episode is not None
         message = watch.message("cleared", value, ts)
@@ -228,9 +191,36 @@ class AlertEngine:
         self.journal.record(store)  # after the firing: the journal keeps the order
         log.info("alert %s on sensor %s cleared (value %s)", watch.kind, watch.sensor.id, value)
         self._announce(watch, message)
-        watch.since = watch.value = None
+        watch.since = watch.value = watch.acked = watch.acked_by = None
 
-    def _end(self, watch: _Watch) -> None:
+    def acknowledge(self, sensor: str, kind: str, who: str) -> dict[str, Any] | None:
+        """Record that ``who`` has seen a firing alert; None when it is not firing.
+
+        The dashboard shows it as acknowledged, and its output pin goes off if the rule
+        says ``silence_on_ack``; it still clears as usual. Acknowledging twice keeps
+        the first one. Channels are not told: they had the firing.
+        """
+        watch = self._watches.get((sensor, kind))
+        if watch is None or watch.episode is None:
+            return None
+        if watch.acked is None:
+            episode, now = watch.episode, self._wall()
+
+            def store(alert_log: AlertLog) -> None:
+                if episode.id is not None:  # stored in order: after its firing
+                    alert_log.acknowledge(episode.id, now, who)
+
+            self.journal.record(store)
+            watch.acked, watch.acked_by = now, who
+            log.info("alert %s on sensor %s acknowledged by %s", kind, sensor, who)
+            message = watch.message("acknowledged", watch.value, watch.since or now)
+            if self._emit is not None:
+                self._emit(message)
+            if watch.rule is not None and watch.rule.output_pin is not None:
+                self._drive(watch.rule)
+        return watch.message("firing", watch.value, watch.since or 0.0)
+
+    def _end(self, watch: Watch) -> None:
         """End the alert of a watch a reload removed (no notification)."""
         episode, ts = watch.episode, self._wall()
         assert episode is not None
@@ -244,7 +234,7 @@ class AlertEngine:
         log.info("alert %s on sensor %s ended: a reload removed its rule or sensor",
                  watch.kind, watch.sensor.id)
         self._announce(watch, watch.message("cleared", None, ts))
-        watch.since = watch.value = None
+        watch.since = watch.value = watch.acked = watch.acked_by = None
 
     def _queue(self, message: dict[str, Any], started: float, severity: str
                ) -> tuple[Any, list[str]]:
@@ -263,7 +253,7 @@ class AlertEngine:
         if self.notifier is not None and queued:
             self.notifier.wake(queued)
 
-    def _announce(self, watch: _Watch, message: dict[str, Any]) -> None:
+    def _announce(self, watch: Watch, message: dict[str, Any]) -> None:
         if self._emit is not None:
             try:
                 self._emit(message)
@@ -273,9 +263,9 @@ class AlertEngine:
             self._drive(watch.rule)
 
     def _drive(self, rule: AlertRule) -> None:
-        """Set an alarm output: active while any rule using that pin is firing."""
+        """Set an alarm output: active while any rule using that pin fires unsilenced."""
         self._outputs.drive(rule, (w.rule for w in self._watches.values()
-                                   if w.firing and w.rule is not None))
+                                   if w.firing and w.rule is not None and not w.silenced))
 
     # -- queries ---------------------------------------------------------------------
     def active(self, sensors: Iterable[str]) -> list[dict[str, Any]]:
@@ -299,21 +289,3 @@ class AlertEngine:
     def watched(self) -> list[tuple[str, str, str]]:
         """(sensor, room, kind) of every alert that can fire."""
         return [(w.sensor.id, w.sensor.room, w.kind) for w in self._watches.values()]
-
-
-def _watches(sensors: Iterable[SensorConfig]) -> dict[tuple[str, str], _Watch]:
-    """One watch per alert rule, and one for going offline, of every sensor."""
-    watches: dict[tuple[str, str], _Watch] = {}
-    for s in sensors:
-        watches.update({(s.id, rule.kind): _Watch(s, rule.kind, rule) for rule in s.alerts})
-        if s.alert_offline:
-            watches[(s.id, OFFLINE)] = _Watch(s, OFFLINE, None)
-    return watches
-
-
-def _by_sensor(watches: dict[tuple[str, str], _Watch]) -> dict[str, list[_Watch]]:
-    """The watches of each sensor (the reading path looks them up by sensor)."""
-    grouped: dict[str, list[_Watch]] = {}
-    for (sensor, _kind), watch in watches.items():
-        grouped.setdefault(sensor, []).append(watch)
-    return grouped

@@ -63,6 +63,11 @@ class AlertLog:
                 then(c, alert_id)
         self._run(write)
 
+    def acknowledge(self, alert_id: int, when: float, who: str) -> None:
+        """Record who acknowledged a firing alert, and when (the first time only)."""
+        self._run(lambda c: c.execute("UPDATE alerts SET acked = ?, acked_by = ? "
+                                      "WHERE id = ? AND acked IS NULL", (when, who, alert_id)))
+
     def active(self) -> list[dict[str, Any]]:
         """Alerts still firing."""
         return self.history(active_only=True)
@@ -70,9 +75,10 @@ class AlertLog:
     def history(self, sensors: Iterable[str] | None = None, since: float = 0.0,
                 limit: int = 200, active_only: bool = False) -> list[dict[str, Any]]:
         """Alert episodes, newest first."""
-        sql = "SELECT id, sensor, room, kind, since, value, threshold, cleared, cleared_value " \
-              "FROM alerts WHERE (since >= ? OR cleared IS NULL)"
-        args: list[Any] = [since]
+        sql = "SELECT id, sensor, room, kind, since, value, threshold, cleared, cleared_value, " \
+              "acked, acked_by FROM alerts WHERE (since >= ? OR cleared IS NULL " \
+              "OR cleared >= ?)"
+        args: list[Any] = [since, since]  # every episode that overlaps [since, now]
         if active_only:
             sql += " AND cleared IS NULL"
         if sensors is not None:
@@ -83,5 +89,5 @@ class AlertLog:
         args.append(limit)
         rows = self._run(lambda c: c.execute(sql, args).fetchall())
         keys = ("id", "sensor", "room", "kind", "since", "value", "threshold", "cleared",
-                "cleared_value")
+                "cleared_value", "acked", "acked_by")
         return [dict(zip(keys, row, strict=True)) for row in rows]

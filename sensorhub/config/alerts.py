@@ -11,7 +11,7 @@ from sensorhub.config.checker import Checker, describe, in_range, one_of
 
 NUM = (int, float)
 RULE_KEYS = ("quantity", "above", "below", "for", "clear_hysteresis", "output_pin", "active",
-             "severity")
+             "severity", "silence_on_ack")
 #: how urgent an alert is, lowest first: routes filter on it, channels map it to priorities
 SEVERITIES = ("info", "warning", "critical")
 #: the severity of a rule without ``severity:`` and of every offline alert
@@ -32,6 +32,7 @@ class AlertRule:
     output_pin: int | None = None
     active_high: bool = True
     severity: str = DEFAULT_SEVERITY
+    silence_on_ack: bool = True  # acknowledging on the dashboard turns output_pin off
 
     @property
     def kind(self) -> str:
@@ -90,7 +91,8 @@ def parse_rules(c: Checker, node: yaml.Node, path: str, pins: dict[int, str],
             pins.setdefault(output_pin, f"{owner}.output_pin")
         active = c.get(n, "active", where, (str,), "high", one_of(("high", "low")))
         severity = c.get(n, "severity", where, (str,), DEFAULT_SEVERITY, one_of(SEVERITIES))
+        silence = c.get(n, "silence_on_ack", where, (bool,), True)
         if len(c.problems) == before and quantity and threshold is not None:
             rules.append(AlertRule(quantity, op, float(threshold), hold, float(hysteresis),
-                                   output_pin, active == "high", severity))
+                                   output_pin, active == "high", severity, silence))
     return tuple(rules)

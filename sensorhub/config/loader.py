@@ -42,7 +42,8 @@ TOP_KEYS = ("server", "storage", "rooms", "sensors", "gpio", "webhook", "notify"
             "node", "homeassistant", "hardware")
 SERVER_KEYS = ("host", "port", "async_mode", "secret_key_file", "session_hours",
                "message_queue", "leader_ttl", *LIMIT_KEYS)
-STORAGE_KEYS = ("path", "retention_days", "flush_interval", "audit_retention_days")
+STORAGE_KEYS = ("path", "retention_days", "flush_interval", "audit_retention_days",
+                "statistics_retention_days")
 ROOM_KEYS = ("id", "name", "public")
 GPIO_KEYS = ("backend",)
 HARDWARE_KEYS = ("sysfs",)
@@ -126,6 +127,8 @@ def _storage(c: Checker, node: yaml.Node | None, base: Path) -> StorageConfig:
                              in_range(0.05, 60)),
         audit_retention_days=c.get(n, "audit_retention_days", "storage", NUM,
                                    d.audit_retention_days, positive),
+        statistics_retention_days=c.get(n, "statistics_retention_days", "storage",
+                                        (*NUM, type(None)), None, positive),
     )
 
 

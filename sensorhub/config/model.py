@@ -41,6 +41,7 @@ class StorageConfig:
     path: Path = Path("data/sensorhub.db")
     retention_days: float = 90.0
     flush_interval: float = 5.0  # seconds of readings at risk on power loss
+    statistics_retention_days: float | None = None  # hourly/daily statistics; None: forever
     audit_retention_days: float = 365.0  # who changed what: long enough to ask a year later
 
 
@@ -134,3 +135,8 @@ class Config:
     def secret_key_path(self) -> Path:
         """Where the session-signing key is kept."""
         return self.server.secret_key_file or self.storage.path.parent / "secret_key"
+
+    @property
+    def initial_password_path(self) -> Path:
+        """Where the first start leaves the admin's password (until someone deletes it)."""
+        return self.storage.path.parent / "initial-admin-password"

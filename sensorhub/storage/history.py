@@ -1,4 +1,5 @@
-"""Reading history back: the newest reading, downsampled ranges, every reading in a range.
+"""Reading history back: the newest reading, downsampled ranges, every reading in a range,
+long-term statistics.
 
 Each query sees readings still in memory as well as those on disk (a reconnecting
 browser backfills up to now), without ever missing or doubling one while a batch is
@@ -25,11 +26,17 @@ from sensorhub.storage.rollups import (
     mean,
     unit,
 )
+from sensorhub.storage.schema import STATS
+from sensorhub.storage.statistics import HOUR_MS
+from sensorhub.storage.statistics import fields as stats_fields
+from sensorhub.storage.statistics import query as stats_query
 
 if TYPE_CHECKING:
     from sensorhub.storage.store import Store
 
 MAX_POINTS_LIMIT = 10_000
+#: every tier a range can be read from: bucket width in ms -> table (statistics last)
+TIERS = {**ROLLUPS, HOUR_MS: STATS["hour"]}
 #: what each element of a history point is: temperature and humidity for every sensor
 BASE_FIELDS = ("ts", "temperature", "humidity", "temperature_min", "temperature_max",
                "humidity_min", "humidity_max")
@@ -130,9 +137,11 @@ def history(store: Store, sensor: str, since: float, until: float, max_points: i
     span = max(1, until_ms - since_ms)
     wanted = span / (max_points - 1)
     resolution = 1
-    for bucket_width in sorted(ROLLUPS):
+    for bucket_width in sorted(TIERS):
         if wanted >= bucket_width:
             resolution = bucket_width
+    if since_ms < store.retention_cutoff() * 1000:
+        resolution = HOUR_MS  # readings and rollups that old are gone: statistics remain
     step = max(1, math.ceil(wanted / resolution)) * resolution
     buckets: dict[int, Agg] = {}
     points: list[list[Any]] = []
@@ -186,13 +195,30 @@ def _query(conn: sqlite3.Connection, sid: int, since_ms: int, until_ms: int, ste
         sql = _grouped_sql(width, True)
         params = {"step": step, "sid": sid, "a": since_ms, "b": until_ms}
     else:
-        sql = _grouped_sql(width, False, ROLLUPS[resolution])
+        sql = _grouped_sql(width, False, TIERS[resolution])
         params = {"res": resolution, "half": resolution // 2, "step": step, "sid": sid,
                   "a": since_ms // resolution, "b": until_ms // resolution}
     if points_within is None:
         return conn.execute(sql, params)
     return conn.execute(_points_sql(width, sql),
                         {**params, "lo": points_within[0], "hi": points_within[1]})
+
+
+def statistics(store: Store, sensor: str, period: str, since: float, until: float,
+               quantities: Sequence[str] = ("temperature", "humidity")) -> dict[str, Any]:
+    """Mean, min, max and count per hour, day or month in [since, until].
+
+    Rows are laid out as ``fields`` names them; the newest ``flush_interval`` of
+    readings (not yet written) is not in them.
+    """
+    width = _width(quantities)
+    sid = store.sensor_key(sensor)
+    rows: list[list[Any]] = []
+    if sid is not None:
+        with store.reader() as conn:
+            rows = stats_query(conn, sid, period, since, until, width)
+    return {"sensor": sensor, "period": period, "since": since, "until": until,
+            "fields": stats_fields(QUANTITIES, width), "rows": rows}
 
 
 def export_rows(store: Store, sensor: str, since: float, until: float, chunk: int = 5000,

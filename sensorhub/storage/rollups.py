@@ -15,8 +15,8 @@ from typing import Any
 
 from sensorhub.storage.schema import COLUMNS, ROLLUPS
 
-__all__ = ["COLUMNS", "ROLLUPS", "Agg", "agg_add", "agg_new", "hundredths", "mean", "unit",
-           "upsert_rollup"]
+__all__ = ["COLUMNS", "ROLLUPS", "Agg", "add_values", "agg_add", "agg_new", "hundredths", "mean",
+           "unit", "upsert_rollup"]
 
 # one aggregate: [sum, n, min, max] per quantity, then ts_sum and n (the last two)
 Agg = list[Any]
@@ -57,15 +57,21 @@ def agg_new(quantities: int = len(COLUMNS)) -> Agg:
     return [0, 0, None, None] * quantities + [0, 0]
 
 
-def agg_add(a: Agg, values: Sequence[int | None], ts: int) -> None:
-    """Add one reading (hundredths in COLUMNS order, time in ms) to an aggregate."""
+def add_values(a: list[Any], values: Sequence[int | None], stride: int = 4) -> None:
+    """Add values (hundredths in COLUMNS order) to [sum, n, min, max, ...] per quantity,
+    ``stride`` places apart (statistics keep two more per quantity)."""
     for i, v in enumerate(values):
         if v is not None:
-            base = 4 * i
+            base = stride * i
             a[base] += v
             a[base + 1] += 1
             a[base + 2] = v if a[base + 2] is None else min(a[base + 2], v)
             a[base + 3] = v if a[base + 3] is None else max(a[base + 3], v)
+
+
+def agg_add(a: Agg, values: Sequence[int | None], ts: int) -> None:
+    """Add one reading (hundredths in COLUMNS order, time in ms) to an aggregate."""
+    add_values(a, values)
     a[-2] += ts
     a[-1] += 1
 

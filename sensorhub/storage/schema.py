@@ -1,11 +1,11 @@
 """The one SQLite schema: a version number (``PRAGMA user_version``) and ordered migrations.
 
 Every table of the state database is created here and nowhere else: readings and
-rollups, users, tokens and sessions, the audit log, alert episodes, the notification outbox and its
-delivery log, the small ``meta`` table (batch number, trusted clock, MQTT publish
-marks). A migration is a list of statements applied in one transaction together with
-the new version number, so a power cut leaves the file either before or after the
-step, never between. Version 1 is the schema of
+rollups, the statistics tiers, users, tokens and sessions, the audit log, alert
+episodes, the notification outbox and its delivery log, the small ``meta`` table (batch
+number, trusted clock, MQTT publish marks). A migration is a list of statements applied
+in one transaction together with the new version number, so a power cut leaves the
+file either before or after the step, never between. Version 1 is the schema of
 sensorhub 0.1.0, which had no version: its ``IF NOT EXISTS`` statements adopt such a
 file as it is, rows untouched.
 """
@@ -26,6 +26,37 @@ CREATE TABLE IF NOT EXISTS {table} (
     t_sum INTEGER NOT NULL, t_n INTEGER NOT NULL, t_min INTEGER, t_max INTEGER,
     h_sum INTEGER NOT NULL, h_n INTEGER NOT NULL, h_min INTEGER, h_max INTEGER,
     PRIMARY KEY (sensor, bucket)) WITHOUT ROWID"""
+
+#: statistics tiers (sensorhub.storage.statistics): bucket = epoch hour / local day
+STATS = {"hour": "stats_hour", "day": "stats_day"}
+_STATS_TABLE = ("CREATE TABLE IF NOT EXISTS {table} (sensor INTEGER NOT NULL, "
+                "bucket INTEGER NOT NULL, {columns}, PRIMARY KEY (sensor, bucket)) WITHOUT ROWID")
+_STATS_COLUMNS = ", ".join(
+    f"{q}_sum INTEGER NOT NULL DEFAULT 0, {q}_n INTEGER NOT NULL DEFAULT 0, {q}_min INTEGER, "
+    f"{q}_max INTEGER, {q}_w INTEGER NOT NULL DEFAULT 0, {q}_d INTEGER NOT NULL DEFAULT 0"
+    for q in COLUMNS)
+# local calendar day of a 1-minute bucket, as days since 1970-01-01 (statistics.local_day)
+_LOCAL_DAY = "CAST(julianday(bucket * 60, 'unixepoch', 'localtime') - 2440587.5 AS INTEGER)"
+
+
+def _stats_backfill(table: str, key: str) -> str:
+    """Fill a statistics tier from the 1-minute rollups an older release kept.
+
+    Each minute counts for 60 s at its mean: close to the time-weighted mean the writer
+    keeps from now on, and the only history there is for the days before the upgrade.
+    """
+    parts = ", ".join(
+        f"sum({q}_sum), sum({q}_n), min({q}_min), max({q}_max), "
+        f"sum(CASE WHEN {q}_n > 0 THEN CAST(round(60000.0 * {q}_sum / {q}_n) AS INTEGER) "
+        f"ELSE 0 END), sum(CASE WHEN {q}_n > 0 THEN 60000 ELSE 0 END)" for q in COLUMNS)
+    columns = ", ".join(f"{q}_{p}" for q in COLUMNS for p in ("sum", "n", "min", "max", "w", "d"))
+    return (f"INSERT OR IGNORE INTO {table} (sensor, bucket, {columns}) "
+            f"SELECT sensor, {key} AS k, {parts} FROM rollup_1m GROUP BY sensor, k")
+
+
+#: fill both statistics tiers from the 1-minute rollups (migration 3; generators)
+STATS_FROM_ROLLUPS = (_stats_backfill(STATS["hour"], "bucket / 60"),
+                      _stats_backfill(STATS["day"], _LOCAL_DAY))
 
 
 @dataclass(frozen=True)
@@ -113,6 +144,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', "
         "detail TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '')",
         "CREATE INDEX audit_by_time ON audit (ts)",
+    )),
+    Migration(6, "long-term statistics (hour and day tiers) and acknowledged alerts", (
+        *(_STATS_TABLE.format(table=table, columns=_STATS_COLUMNS) for table in STATS.values()),
+        *STATS_FROM_ROLLUPS,
+        "ALTER TABLE alerts ADD COLUMN acked REAL",
+        "ALTER TABLE alerts ADD COLUMN acked_by TEXT",
     )),
 )
 VERSION = MIGRATIONS[-1].version

@@ -1,4 +1,4 @@
-"""SQLite history: batched writes, 1-min/15-min rollups, downsampled range queries.
+"""SQLite history: batched writes, 1-min/15-min rollups, statistics, range queries.
 
 Readings are kept in memory and written in one transaction every ``flush_interval``
 seconds (an SD card wears out with an fsync per reading). With WAL and
@@ -23,6 +23,7 @@ from typing import Any
 from sensorhub.readings import Reading, SensorState
 from sensorhub.runtime import real_lock
 from sensorhub.storage import history as queries
+from sensorhub.storage import statistics as stats
 from sensorhub.storage.files import private_database
 from sensorhub.storage.rollups import (
     COLUMNS,
@@ -33,7 +34,7 @@ from sensorhub.storage.rollups import (
     hundredths,
     upsert_rollup,
 )
-from sensorhub.storage.schema import SchemaError, migrate
+from sensorhub.storage.schema import STATS, SchemaError, migrate
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,12 @@ class Store:
     """The readings database of one sensorhub instance."""
 
     def __init__(self, path: str | Path, *, retention_days: float = 90.0,
+                 statistics_retention_days: float | None = None,
                  monotonic: Any = time.monotonic, wall_clock: Any = time.time) -> None:
         self.path = Path(path)
         self.retention_days = retention_days
+        self.statistics_retention_days = statistics_retention_days  # None: forever
+        self._statistics = stats.Statistics()
         self._mono = monotonic
         self._wall = wall_clock
         self._pending: list[Reading] = []
@@ -183,6 +187,7 @@ class Store:
                 conn.executemany(INSERT_READING, rows)
                 for width, aggs in rollups.items():
                     upsert_rollup(conn, ROLLUPS[width], aggs)
+                newest = self._statistics.write(conn, rows)
                 self._write_meta(conn, batch=number)
                 conn.execute("COMMIT")
             except sqlite3.Error as error:
@@ -203,6 +208,7 @@ class Store:
                 return 0
             with self._lock:
                 self._inflight = []
+            self._statistics.keep(newest)
             self._ids.update(new_ids)
             self.flushes += 1
             self.written += len(batch)
@@ -251,13 +257,16 @@ class Store:
         return self._ids.get(sensor)
 
     # -- retention -------------------------------------------------------------------
-    def retention_cutoff(self) -> float:
+    def retention_cutoff(self, days: float | None = None) -> float:
         """Readings older than this (epoch s) may go: never ahead of the trusted clock."""
-        return min(self.trusted_now(), self._wall()) - self.retention_days * 86400
+        days = self.retention_days if days is None else days
+        return min(self.trusted_now(), self._wall()) - days * 86400
 
     def apply_retention(self) -> int:
-        """Delete readings and rollups older than the retention window; return rows gone."""
+        """Delete readings and rollups (and statistics past their own retention) older
+        than the retention window; return the readings gone."""
         cutoff_ms = int(self.retention_cutoff() * 1000)
+        keep_stats = self.statistics_retention_days
         with self._flush_lock:
             try:
                 conn = self._writer
@@ -265,6 +274,12 @@ class Store:
                 gone = conn.execute("DELETE FROM readings WHERE ts < ?", (cutoff_ms,)).rowcount
                 for width, table in ROLLUPS.items():
                     conn.execute(f"DELETE FROM {table} WHERE bucket < ?", (cutoff_ms // width,))
+                if keep_stats is not None:  # the same trusted cutoff: a clock leap keeps all
+                    stats_ms = int(self.retention_cutoff(keep_stats) * 1000)
+                    conn.execute(f"DELETE FROM {STATS['hour']} WHERE bucket < ?",
+                                 (stats_ms // stats.HOUR_MS,))
+                    conn.execute(f"DELETE FROM {STATS['day']} WHERE bucket < ?",
+                                 (stats.local_day(stats_ms),))
                 self._write_meta(conn)  # hourly, even when no readings arrive
                 conn.execute("COMMIT")
             except sqlite3.Error as error:
@@ -286,6 +301,11 @@ class Store:
                 quantities: Sequence[str] = ("temperature", "humidity")) -> dict[str, Any]:
         """Readings of one sensor in [since, until], at most ``max_points`` buckets."""
         return queries.history(self, sensor, since, until, max_points, quantities)
+
+    def statistics(self, sensor: str, period: str, since: float, until: float,
+                   quantities: Sequence[str] = ("temperature", "humidity")) -> dict[str, Any]:
+        """Hourly, daily or monthly mean/min/max/count of a sensor (storage.statistics)."""
+        return queries.statistics(self, sensor, period, since, until, quantities)
 
     def export_rows(self, sensor: str, since: float, until: float, chunk: int = 5000,
                     run: Callable[[Callable[[], Any]], Any] | None = None

@@ -1,18 +1,15 @@
-"""HTTP API: sensors, history, CSV export and a health check, under the same rights."""
+"""HTTP API: sensors, history, statistics, exports, alerts and a health check, under the
+same rights."""
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from sensorhub.config import SensorConfig
-from sensorhub.readings import QUANTITIES
 from sensorhub.rights import (
     ANONYMOUS,
     Principal,
@@ -20,15 +17,21 @@ from sensorhub.rights import (
     visible_sensor,
     visible_sensors,
 )
+from sensorhub.web import exports
 from sensorhub.web.auth import AuthError, request_principal
 from sensorhub.web.encoding import Preencoded
 from sensorhub.web.limits import LimitError, client_address
-from sensorhub.web.queries import BadRequestError, HistoryQuery, parse_history
+from sensorhub.web.queries import (
+    BadRequestError,
+    HistoryQuery,
+    parse_export,
+    parse_history,
+    parse_statistics,
+)
 from sensorhub.web.snapshot import snapshot
 from sensorhub.web.state import current
 
 bp = Blueprint("api", __name__)
-CSV_COLUMNS = ("temperature_c", "humidity_pct", "pressure_hpa", "co2_ppm")  # QUANTITIES order
 
 
 class ApiError(Exception):
@@ -103,40 +106,65 @@ def history() -> Response:
     return Response(answer.text, mimetype="application/json")
 
 
-@bp.get("/api/export.csv")
-def export_csv() -> Response:
-    """Every stored reading of one sensor in a range, streamed as CSV.
+def _export(ext: str, stream: Any, mimetype: str) -> Response:
+    """An export of every reading of the sensors named (``sensor`` repeated) in a range.
 
     Each chunk is read in its own short transaction, through the query gate, so a
-    client that reads slowly holds neither a database snapshot nor a query slot.
+    client that reads slowly holds neither a database snapshot nor a query slot; at
+    most ``exports_at_once`` run per address and per user.
     """
     principal = _principal()
-    query, sensor = _query(principal, {"since": 0})
+    try:
+        query = parse_export(request.args.getlist("sensor"), request.args.to_dict(), time.time())
+    except BadRequestError as error:
+        raise ApiError(400, str(error)) from error
     web = current()
-    store, limits, client = web.hub.store, web.limits, _client()
+    sensors = [visible_sensor(principal, sensor_id, web.config) for sensor_id in query.sensors]
+    if None in sensors:
+        raise ApiError(404, "unknown sensor")
+    shown = [s for s in sensors if s is not None]
+    limits, client = web.limits, _client()
     limits.check_export(client, principal)
-    # temperature and humidity always (as before), pressure and CO2 when measured
-    shown = [i for i, q in enumerate(QUANTITIES) if i < 2 or q in sensor.quantities]
+    name = exports.filename(shown, query.since, query.until, ext)
+    body = stream(web.hub.store, shown, query.since, query.until, query.unit, limits.query)
 
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["sensor", "time_utc", "epoch", *(CSV_COLUMNS[i] for i in shown)])
+    def streamed() -> Iterator[str]:
         with limits.exporting(client, principal):  # running for as long as it streams
-            for ts, *values in store.export_rows(query.sensor, query.since, query.until,
-                                                 run=limits.query):
-                stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                writer.writerow([query.sensor, stamp, f"{ts:.3f}",
-                                 *("" if values[i] is None else values[i] for i in shown)])
-                if buffer.tell() > 16384:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+            yield from body
 
-    filename = f"{query.sensor}.csv"
-    return Response(stream_with_context(rows()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(stream_with_context(streamed()), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/api/export.csv")
+def export_csv() -> Response:
+    """Every stored reading of some sensors in a range, streamed as CSV."""
+    return _export("csv", exports.csv_stream, "text/csv")
+
+
+@bp.get("/api/export.json")
+def export_json() -> Response:
+    """The same as JSON: one object per sensor with its readings."""
+    return _export("json", exports.json_stream, "application/json")
+
+
+@bp.get("/api/statistics")
+def statistics() -> Response:
+    """Hourly, daily or monthly mean/min/max/count of one sensor (rights as for history)."""
+    principal = _principal()
+    try:
+        query = parse_statistics(request.args.to_dict(), time.time())
+    except BadRequestError as error:
+        raise ApiError(400, str(error)) from error
+    sensor = visible_sensor(principal, query.sensor, current().config)
+    if sensor is None:
+        raise ApiError(404, "unknown sensor")
+    web = current()
+    web.limits.history(_client(), principal)  # a statistics request counts as a history one
+    store = web.hub.store
+    answer = web.limits.query(lambda: Preencoded.of(store.statistics(  # encoded off the loop
+        query.sensor, query.period, query.since, query.until, sensor.quantities)))
+    return Response(answer.text, mimetype="application/json")
 
 
 @bp.get("/api/alerts")

@@ -1,4 +1,5 @@
-"""Socket.IO handlers: authenticated connect, rooms joined by the server, history."""
+"""Socket.IO handlers: authenticated connect, rooms joined by the server, history,
+alert history and acknowledgement."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sensorhub.rights import (
     ANONYMOUS,
     Principal,
     anonymous_may_watch,
+    may_acknowledge,
     rooms_for,
     visible_sensor,
     visible_sensors,
@@ -105,18 +107,45 @@ def init_socketio(socketio: SocketIO, web: Web) -> None:
         principal = clients.get(request.sid)  # type: ignore[attr-defined]
         if principal is None:
             return {"error": "not connected"}
-        limit = data.get("limit", 50) if isinstance(data, dict) else 50
+        data = data if isinstance(data, dict) else {}
+        limit, since = data.get("limit", 50), data.get("since", 0)
         if isinstance(limit, bool) or not isinstance(limit, int):
             return {"error": "bad request: limit must be a whole number"}
+        if isinstance(since, bool) or not isinstance(since, int | float) or since != since:
+            return {"error": "bad request: since must be a number"}
         visible = [s.id for s in visible_sensors(principal, hub.config)]
+        if data.get("sensor") is not None:  # one sensor's episodes (the chart's shading)
+            if data["sensor"] not in visible:
+                return {"error": "unknown sensor"}
+            visible = [data["sensor"]]
         if hub.alerts is None:
             return {"alerts": []}
         log_store = hub.alerts.log
         try:
-            rows = limits.query(lambda: log_store.history(visible, 0.0, min(max(limit, 1), 500)))
+            rows = limits.query(lambda: log_store.history(
+                visible, float(since), min(max(limit, 1), 500)))
         except LimitError as error:
             return {"error": str(error)}
         return {"alerts": rows}
+
+    @socketio.on("acknowledge")
+    def on_acknowledge(data: Any = None) -> dict[str, Any]:
+        principal = clients.get(request.sid)  # type: ignore[attr-defined]
+        if principal is None:
+            return {"error": "not connected"}
+        if not isinstance(data, dict) or not all(
+                isinstance(data.get(k), str) for k in ("sensor", "kind")):
+            return {"error": "bad request: expected {sensor, kind}"}
+        sensor = visible_sensor(principal, data["sensor"], hub.config)
+        if sensor is None:
+            return {"error": "unknown sensor"}
+        if not may_acknowledge(principal, sensor, hub.config) or principal.name is None:
+            return {"error": "log in to acknowledge alerts"}
+        alert = None if hub.alerts is None else hub.alerts.acknowledge(
+            sensor.id, data["kind"], principal.name)
+        if alert is None:
+            return {"error": "that alert is not firing"}
+        return {"alert": alert}
 
     @socketio.on("*")
     def on_unknown(event: str, *args: Any) -> dict[str, str]:

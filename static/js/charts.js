@@ -1,61 +1,117 @@
-/* Chart.js setup: one line chart per sensor (temperature with its min-max band, humidity
-   on a second axis), coloured from the CSS. Uses the vendored Chart global when called. */
+/* Chart.js setup: one chart per sensor (each quantity it measures with its min-max band,
+   a legend, an axis each), the compare overlay's dashed lines, zoom and pan. Uses the
+   vendored Chart global when called; the zoom plugin is registered here and only here
+   (register()), so Chart can come from another build without touching the rest. */
 
 import { colours } from './dom.js';
 import { fix, fmtFull } from './format.js';
-import { state } from './state.js';
+import { AXIS, marks } from './marks.js';
+import { hooks, state } from './state.js';
 import { tickFormat, tickStep, tickValues } from './ticks.js';
 
-const line = (label, yAxisID, more) => ({ label, yAxisID, data: [], spanGaps: false, pointRadius: 0, tension: 0, ...more });
+export const NAMES = { t: 'temperature', h: 'humidity', p: 'pressure', c: 'CO₂' };
+const BAND = { t: 'band', h: 'hband', p: 'pband', c: 'cband' };
+const LINE = { t: 'temp', h: 'hum', p: 'pres', c: 'co2' };
+const DIGITS = { t: 1, h: 0, p: 1, c: 0 };
+export const unitOf = (l) => ({ t: `°${state.unit}`, h: '%', p: 'hPa', c: 'ppm' }[l]);
 
-/** A chart on `canvas` whose datasets series.js fills (temperature, min, max, humidity). */
-export function makeChart(canvas) {
-  let step = 600;  // the x tick step of the last layout, for its labels
-  const buildTicks = (scale) => {
-    step = tickStep(scale.max - scale.min);
-    scale.ticks = tickValues(scale.min, scale.max, step).map((value) => ({ value }));
+let registered = false;
+/** Register the plugins Chart needs from outside its bundle, once. */
+export function register() {
+  if (registered) return;
+  registered = true;
+  if (globalThis.ChartZoom) Chart.register(globalThis.ChartZoom);
+}
+
+const line = (label, yAxisID, more) => ({ label, yAxisID, data: [], spanGaps: false, pointRadius: 0,
+  tension: 0, legend: false, ...more });
+
+/** The datasets for a sensor's keys (letter, letter+l, letter+h each), then one dashed
+    compare line per quantity. */
+function datasets(keys) {
+  const sets = [];
+  for (const key of keys) {
+    const l = key[0];
+    if (key.length === 1) sets.push(line(NAMES[l], AXIS[l], { borderWidth: l === 't' ? 2 : 1.5, legend: true, dots: true, group: l }));
+    else if (key[1] === 'l') sets.push(line('min', AXIS[l], { borderWidth: 0, fill: false, group: l }));
+    else sets.push(line('max', AXIS[l], { borderWidth: 0, fill: '-1', group: l }));
+  }
+  for (const l of keys.filter((k) => k.length === 1)) {
+    sets.push(line(NAMES[l], AXIS[l], { borderWidth: 1.2, borderDash: [5, 4], compare: true,
+      legend: true, group: `cmp${l}`, letter: l, name: NAMES[l] }));
+  }
+  return sets;
+}
+
+/** The zoom plugin's settings: x only, wheel, pinch, shift-drag box, drag pans. */
+function zoomOptions() {
+  const done = ({ chart }) => hooks.zoomDone(chart);
+  const moving = ({ chart }) => hooks.zoomed(chart);
+  return {
+    limits: { x: { minRange: 60 } },
+    pan: { enabled: true, mode: 'x', threshold: 6, onPan: moving, onPanComplete: done },
+    zoom: {
+      mode: 'x', wheel: { enabled: true, speed: 0.15 }, pinch: { enabled: true },
+      drag: { enabled: true, modifierKey: 'shift', borderWidth: 1 },
+      onZoom: moving, onZoomComplete: done,
+    },
   };
+}
+
+/** x axis ticks on local clock boundaries; the label format follows the step. */
+function timeAxis() {
+  let step = 600;  // the tick step of the last layout, for its labels
+  return {
+    type: 'linear',
+    afterBuildTicks: (scale) => {  // about one label per 80 px: a phone gets fewer
+      step = tickStep(scale.max - scale.min, Math.max(2, Math.min(7, Math.floor(scale.chart.width / 80))));
+      scale.ticks = tickValues(scale.min, scale.max, step).map((value) => ({ value }));
+    },
+    ticks: { callback: (v) => tickFormat(step, state.view.live ? state.view.range : state.view.to - state.view.from)(v), maxRotation: 0, autoSkipPadding: 10 },
+  };
+}
+
+const POSITION = { t: 'left', h: 'right', p: 'left', c: 'right' };
+const valueAxis = (l, position, first) => ({
+  position, display: 'auto', grid: { drawOnChartArea: first },
+  ticks: { maxTicksLimit: 6, callback: (v) => `${+v.toFixed(l === 't' || l === 'p' ? 1 : 0)}${l === 't' ? '°' : l === 'h' ? '%' : ''}` },
+});
+
+/** A chart on `canvas` for a sensor's dataset keys (series.js keysFor), with an axis
+    for each quantity in `letters` only: every scale costs on every update, shown or not. */
+export function makeChart(canvas, keys, letters = keys.filter((k) => k.length === 1)) {
+  register();
+  const scales = { x: timeAxis() };
+  letters.forEach((l, i) => { scales[AXIS[l]] = valueAxis(l, POSITION[l], i === 0); });
   const chart = new Chart(canvas, {
     type: 'line',
-    data: {
-      datasets: [
-        line('temperature', 'y', { borderWidth: 2 }),
-        line('min', 'y', { borderWidth: 0, fill: false }),
-        line('max', 'y', { borderWidth: 0, fill: '-1' }),  // the faint min-max band
-        line('humidity', 'y1', { borderWidth: 1.5 }),
-      ],
-    },
+    data: { datasets: datasets(keys) },
     options: {
       animation: false, parsing: false, normalized: true, spanGaps: false,
       responsive: true, maintainAspectRatio: false,
-      interaction: { mode: 'index', intersect: false },
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
       elements: { point: { radius: 0, hitRadius: 4, hoverRadius: 3 } },
       plugins: {
-        legend: { display: false },
+        legend: { display: false },  // legend.js: HTML, built once instead of on every update
         decimation: { enabled: false },  // Chart.js #11929: the server downsamples instead
         tooltip: {
-          filter: (item) => item.datasetIndex === 0 || item.datasetIndex === 3,
+          filter: (item) => item.dataset.legend,
           callbacks: {
-            title: (items) => (items.length ? fmtFull(items[0].parsed.x) : ''),
-            label: (item) => (item.datasetIndex === 0
-              ? ` ${fix(item.parsed.y, 1)} °${state.unit}`
-              : ` ${fix(item.parsed.y, 0)} %`),
+            title: (items) => (items.length ? fmtFull(items[0].parsed.x - (items[0].dataset.shift || 0)) : ''),
+            label: (item) => {
+              const l = item.dataset.letter || item.dataset.group;
+              return ` ${item.dataset.label}: ${fix(item.parsed.y, DIGITS[l] ?? 1)} ${unitOf(l) || ''}`;
+            },
           },
         },
+        zoom: zoomOptions(),
       },
-      scales: {
-        x: {
-          type: 'linear', afterBuildTicks: buildTicks,
-          ticks: { callback: (v) => tickFormat(step, state.range)(v), maxRotation: 0, autoSkipPadding: 10 },
-        },
-        y: { position: 'left', grace: '5%', ticks: { maxTicksLimit: 6, callback: (v) => `${+v.toFixed(1)}°` } },
-        y1: {
-          position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false },
-          ticks: { stepSize: 25, callback: (v) => `${v}%` },
-        },
-      },
+      scales,
     },
+    plugins: [marks],
   });
+  chart.$marks = { rules: [], episodes: [], unit: state.unit, now: 0, colours: {} };  // marks.js
+  canvas.addEventListener('dblclick', () => hooks.reset());
   recolour(chart);
   return chart;
 }
@@ -63,10 +119,23 @@ export function makeChart(canvas) {
 /** Take the chart colours from the CSS custom properties (light or dark). */
 export function recolour(chart) {
   const c = colours();
-  const [t, , band, h] = chart.data.datasets;
-  t.borderColor = c.temp; band.backgroundColor = c.band; h.borderColor = c.hum;
-  const { x, y, y1 } = chart.options.scales;
-  x.ticks.color = c.muted; y.ticks.color = c.temp; y1.ticks.color = c.hum;
-  x.grid.color = y.grid.color = c.grid;
+  for (const ds of chart.data.datasets) {
+    const l = ds.letter || ds.group;
+    if (ds.colour) ds.borderColor = c[ds.colour];  // an overlay's sensor line
+    else if (ds.compare) ds.borderColor = c[LINE[l]];
+    else if (ds.label === 'max') ds.backgroundColor = c[BAND[l]];
+    else if (ds.label !== 'min') ds.borderColor = c[LINE[l]];
+    if (ds.legend) ds.backgroundColor = ds.borderColor;  // the tooltip's colour box (no fill)
+  }
+  const scales = chart.options.scales;
+  scales.x.ticks.color = c.muted;
+  scales.x.grid.color = c.grid;
+  for (const [l, axis] of Object.entries(AXIS)) {
+    if (!scales[axis]) continue;
+    scales[axis].ticks.color = c[LINE[l]];
+    scales[axis].grid.color = c.grid;
+  }
+  chart.options.plugins.zoom.zoom.drag.backgroundColor = c.band;
+  chart.$marks.colours = c;
   chart.update('none');
 }

@@ -13,8 +13,12 @@ const format = (options) => {
   return (sec) => f.format(sec * 1000);
 };
 export const fmtTime = format(clock);
+export const fmtSeconds = format({ ...clock, second: '2-digit' });
 export const fmtWeekday = format({ weekday: 'short', day: 'numeric' });
 export const fmtDay = format({ day: 'numeric', month: 'short' });
+export const fmtMonth = format({ month: 'short', year: 'numeric' });
+export const fmtDayOfWeek = format({ weekday: 'short', day: 'numeric', month: 'short' });
+export const fmtDate = format({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
 export const fmtFull = format({ weekday: 'short', day: 'numeric', month: 'short', ...clock, second: '2-digit' });
 
 /** "12 s ago", "3 min ago", "5 h ago", "2 d ago": whole units, rounded down. */

@@ -13,7 +13,8 @@ test('each range gets at most seven ticks, at the smallest step that allows it',
   const ranges = { 600: 300, 3600: 600, 86400: 21600, 604800: DAY, 2592000: 5 * DAY };
   for (const [range, step] of Object.entries(ranges)) assert.equal(tickStep(+range), step, `range ${range}`);
   assert.equal(tickStep(420), 60);
-  assert.equal(tickStep(10 * 365 * DAY), 7 * DAY, 'beyond the steps: weekly');
+  assert.equal(tickStep(365 * DAY), 60 * DAY, 'a year: every other month');
+  assert.equal(tickStep(10 * 365 * DAY), 360 * DAY, 'beyond the steps: yearly');
   assert.deepEqual(TICK_STEPS, [...TICK_STEPS].sort((a, b) => a - b));
 });
 
@@ -52,4 +53,20 @@ test('labels: clock times below a day, weekdays up to a week, dates beyond', () 
   assert.equal(tickFormat(21600, 86400), fmtTime);
   assert.equal(tickFormat(DAY, 604800), fmtWeekday);
   assert.equal(tickFormat(5 * DAY, 2592000), fmtDay);
+});
+
+test('a year: ticks on the first of every other month, labelled by month', () => {
+  process.env.TZ = 'Europe/Berlin';
+  const min = utc(2025, 0, 10), max = utc(2026, 0, 10);
+  const step = tickStep(max - min);
+  const ticks = tickValues(min, max, step);
+  assert.equal(ticks.length, 6);
+  for (const t of ticks) {
+    const d = new Date(t * 1000);
+    assert.deepEqual([d.getDate(), d.getHours(), d.getMonth() % 2], [1, 0, 0], d.toString());
+  }
+  assert.equal(tickFormat(step, max - min)(ticks[0]), new Intl.DateTimeFormat(undefined,
+    { month: 'short', year: 'numeric' }).format(ticks[0] * 1000));
+  assert.equal(tickStep(30), 5, 'half a minute: second ticks');
+  assert.equal(tickStep(30, 3), 10, 'a narrow chart: fewer');
 });

@@ -75,6 +75,16 @@ def test_history_smoke() -> None:
     assert set(summary["targets"]) >= {"30d_p50_ms<=50", "bytes_per_reading<=32"}
 
 
+def test_longterm_statistics_smoke() -> None:
+    summary = run_smoke("longterm")
+    assert summary["generate"]["rows_left"]["stats_day"] > 0
+    for part in ("store", "http"):
+        assert set(summary[part]) == {"chart", "daily_table", "monthly_table"}
+        assert all(v["p50_ms"] is not None and v["rows"] > 0 for v in summary[part].values())
+    assert summary["writer"]["cpu_s_per_hour_with"] > 0
+    assert set(summary["targets"]) == {"1y_chart_p50_ms<=50", "1y_daily_table_p50_ms<=50"}
+
+
 @pytest.mark.browser
 def test_pageweight_smoke() -> None:
     pytest.importorskip("playwright.sync_api")

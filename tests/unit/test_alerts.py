@@ -201,3 +201,50 @@ def test_a_hanging_webhook_never_delays_readings(tmp_path: Path, hook_server: An
         Hook.delay = 0.0
     assert len(events) == 19  # every transition was pushed right away
     assert elapsed < 1.0, f"the sink took {elapsed:.2f} s: webhook posts blocked it"
+
+
+ACK_CONFIG = CONFIG.replace(
+    "{quantity: humidity, below: 20, output_pin: 22, active: low}",
+    "{quantity: humidity, below: 20, output_pin: 22, active: low, silence_on_ack: false}")
+
+
+def test_acknowledging_stores_who_and_when_and_silences_the_output_per_rule(
+        tmp_path: Path) -> None:
+    config = parse_config(ACK_CONFIG, tmp_path / "config.yaml")
+    store = Store(tmp_path / "db.sqlite")
+    log = AlertLog(store.connect)
+    gpio, events, clock = MockGpioBackend(), [], Clock()
+    wall = [5000.0]
+
+    def make() -> AlertEngine:
+        engine = AlertEngine(config, log, ThreadingRuntime(), emit=events.append,
+                             gpio=lambda: gpio, monotonic=clock, wall_clock=lambda: wall[0])
+        engine.start()
+        return engine
+
+    engine = make()
+    assert engine.acknowledge("s1", "temperature_above", "alice") is None  # not firing
+    for _ in range(8):
+        feed(engine, clock, 32.0, h=15.0)  # both rules fire
+    assert gpio.levels[27] is True and gpio.levels[22] is False  # 22 is active low
+    answer = engine.acknowledge("s1", "temperature_above", "alice")
+    assert answer is not None and (answer["acked"], answer["acked_by"]) == (5000.0, "alice")
+    assert events[-1]["state"] == "acknowledged" and events[-1]["acked_by"] == "alice"
+    assert gpio.levels[27] is False  # silence_on_ack (the default): the buzzer stops
+    engine.acknowledge("s1", "humidity_below", "bob")
+    assert gpio.levels[22] is False  # silence_on_ack: false, the relay stays in alarm
+    wall[0] += 60
+    engine.acknowledge("s1", "temperature_above", "bob")  # the first acknowledgement stays
+    assert sorted((a["kind"], a["acked"], a["acked_by"]) for a in log.active()) == [
+        ("humidity_below", 5000.0, "bob"), ("temperature_above", 5000.0, "alice")]
+    assert len([e for e in events if e["state"] == "acknowledged"]) == 2
+
+    again = make()  # a restart keeps the acknowledgement and the silenced output
+    assert gpio.levels[27] is False
+    assert again.active(["s1"])[0]["acked_by"] in ("alice", "bob")
+    feed(again, clock, 20.0, h=50.0)  # both clear as usual
+    assert [e["state"] for e in events][-2:] == ["cleared", "cleared"]
+    for _ in range(8):  # a new episode is not acknowledged: the output sounds again
+        feed(again, clock, 33.0)
+    assert gpio.levels[27] is True and again.active(["s1"])[0]["acked"] is None
+    store.close()

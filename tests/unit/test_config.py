@@ -202,3 +202,27 @@ def test_bad_channels_name_file_line_and_field(tmp_path: Path, channel: str,
     messages = [str(p) for p in caught.value.problems]
     assert any(m.startswith(f"{tmp_path / 'config.yaml'}:{lines + 3}: {expected}")
                for m in messages), messages
+
+
+def test_the_starter_config_shows_a_sensor_failing_now_and_then() -> None:
+    from drivers.errors import DriverError
+    from drivers.mock import MockDriver
+
+    config = load_config(ROOT / "config.yaml")
+    [flaky] = [s for s in config.sensors if s.options.get("outage_every")]
+    clock = [0.0]
+    driver = MockDriver(**flaky.options, monotonic=lambda: clock[0])
+    runs, run = [], 0
+    for i in range(int(3600 / flaky.interval)):  # an hour of reads, on its schedule
+        clock[0] = i * flaky.interval
+        try:
+            driver.read()
+        except DriverError:
+            run += 1
+            continue
+        if run:
+            runs.append(run)
+        run = 0
+    failing = [r for r in runs if r >= 3]  # three failed reads in a row: "failing"
+    assert len(failing) >= 3, runs  # within the first hour, more than once
+    assert max(runs) * flaky.interval < flaky.offline_after  # and back before "offline"
