@@ -165,3 +165,7 @@ class RawSocketIO:
         """Drop the connection (never raises)."""
         with contextlib.suppress(OSError, websocket.WebSocketException):
             self.ws.close(timeout=1)
+        # close() does nothing once websocket-client thinks the connection is gone
+        # (the server cut it off), and the TCP socket would wait for the GC
+        with contextlib.suppress(OSError):
+            self.ws.shutdown()

@@ -66,6 +66,7 @@ class RawClient:
         with contextlib.suppress(OSError, websocket.WebSocketException):
             self.ws.send("41")
             self.ws.close(timeout=1)
+        self.ws.shutdown()  # close() skips it once the server has said goodbye
 
     def drop(self) -> None:
         """Vanish: the TCP connection ends without any goodbye."""
