@@ -88,23 +88,36 @@ class Hub:
         self.config = config
 
     def _housekeeping(self) -> None:
+        """Flush every ``flush_interval``; a retention pass at start and then hourly.
+
+        The flushes are what report a refusing disk (``store.write_error``, the log,
+        /healthz) and keep the readings in memory until it writes again, so nothing a
+        retention pass raises may end this loop: it is tried again in an hour.
+        """
         assert self._stop is not None and self._done is not None
         last_retention = time.monotonic()
-        self.runtime.run_blocking(self._retention)
         try:
+            self._retention()
             while not self._stop.wait(self.config.storage.flush_interval):
                 self.runtime.run_blocking(self.store.flush)
                 now = time.monotonic()
                 if now - last_retention >= RETENTION_EVERY:
                     last_retention = now
-                    self.runtime.run_blocking(self._retention)
+                    self._retention()
         except Exception:
             log.exception("housekeeping crashed")
         finally:
             self._done.set()
 
     def _retention(self) -> None:
-        self.store.apply_retention()
+        """One retention pass off the loop; a failure is logged, never raised."""
+        try:
+            self.runtime.run_blocking(self._apply_retention)
+        except Exception:
+            log.exception("retention pass failed")
+
+    def _apply_retention(self) -> None:
+        self.store.apply_retention()  # each logs a database that refuses the deletes
         # the audit log's clock: never ahead of the store's trusted retention clock
         self.audit.apply_retention(min(self.store.trusted_now(), time.time()))
 

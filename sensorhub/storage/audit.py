@@ -64,6 +64,8 @@ class Audit:
 
         ``now``: the hub passes the earlier of the store's retention clock and the
         wall clock, so a Pi whose clock jumps ahead at boot keeps its audit log.
+        A database that refuses the write (read-only, full, locked) is logged, never
+        raised, like ``Store.apply_retention``: the rows simply wait for the next pass.
         """
         cutoff = (self._clock() if now is None else now) - self.retention_days * 86400
 
@@ -72,4 +74,8 @@ class Audit:
             return old + c.execute(
                 "DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC "
                 "LIMIT 1 OFFSET ?)", (MAX_ROWS,)).rowcount
-        return transaction(self._connect, go)
+        try:
+            return transaction(self._connect, go)
+        except sqlite3.Error as error:
+            log.error("audit retention pass failed: %s", error)
+            return 0
