@@ -1,7 +1,10 @@
 /* Chart.js setup: one chart per sensor (each quantity it measures with its min-max band,
-   a legend, an axis each), the compare overlay's dashed lines, zoom and pan. Uses the
-   vendored Chart global when called; the zoom plugin is registered here and only here
-   (register()), so Chart can come from another build without touching the rest. */
+   a legend, an axis each), the compare overlay's dashed lines, zoom and pan. The one
+   module that uses the Chart global, when called: static/vendor/chart.bundle.min.js, a
+   build with only what is used here (its entry, tools/chart-bundle.js, registers the line
+   controller, linear scales, Filler, Tooltip and the zoom plugin). Using anything else
+   (a bar chart, a time scale, Chart.js's legend) means adding it there and re-running
+   tools/refresh_vendor.py. */
 
 import { colours } from './dom.js';
 import { fix, fmtFull } from './format.js';
@@ -14,14 +17,6 @@ const BAND = { t: 'band', h: 'hband', p: 'pband', c: 'cband' };
 const LINE = { t: 'temp', h: 'hum', p: 'pres', c: 'co2' };
 const DIGITS = { t: 1, h: 0, p: 1, c: 0 };
 export const unitOf = (l) => ({ t: `°${state.unit}`, h: '%', p: 'hPa', c: 'ppm' }[l]);
-
-let registered = false;
-/** Register the plugins Chart needs from outside its bundle, once. */
-export function register() {
-  if (registered) return;
-  registered = true;
-  if (globalThis.ChartZoom) Chart.register(globalThis.ChartZoom);
-}
 
 const line = (label, yAxisID, more) => ({ label, yAxisID, data: [], spanGaps: false, pointRadius: 0,
   tension: 0, legend: false, ...more });
@@ -80,7 +75,6 @@ const valueAxis = (l, position, first) => ({
 /** A chart on `canvas` for a sensor's dataset keys (series.js keysFor), with an axis
     for each quantity in `letters` only: every scale costs on every update, shown or not. */
 export function makeChart(canvas, keys, letters = keys.filter((k) => k.length === 1)) {
-  register();
   const scales = { x: timeAxis() };
   letters.forEach((l, i) => { scales[AXIS[l]] = valueAxis(l, POSITION[l], i === 0); });
   const chart = new Chart(canvas, {
@@ -92,8 +86,6 @@ export function makeChart(canvas, keys, letters = keys.filter((k) => k.length ==
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
       elements: { point: { radius: 0, hitRadius: 4, hoverRadius: 3 } },
       plugins: {
-        legend: { display: false },  // legend.js: HTML, built once instead of on every update
-        decimation: { enabled: false },  // Chart.js #11929: the server downsamples instead
         tooltip: {
           filter: (item) => item.dataset.legend,
           callbacks: {

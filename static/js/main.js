@@ -1,5 +1,5 @@
 /* sensorhub dashboard: live charts over Socket.IO (see docs/protocol.md).
-   The entry module, loaded after the vendored Chart, Hammer, ChartZoom and io globals: it
+   The entry module, loaded after the vendored Chart and io globals: it
    reads the address, wires the other modules and opens the connection. Exposes
    window.sensorhub for tests, benchmarks and debugging. */
 
