@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
-from flask import Blueprint, Flask, Request, Response, abort, request
+from flask import Blueprint, Flask, Request, Response, abort, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.security import safe_join
 
@@ -34,6 +37,8 @@ COMPRESSIBLE = {".js", ".css", ".svg", ".txt", ".json"}
 YEAR = 365 * 86400
 PAGE_GZIP_MIN = 1024  # bytes: below this the gzip header costs more than it saves
 STATIC = "/static/"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -187,13 +192,30 @@ def make_blueprint(assets: Assets) -> Blueprint:
     return bp
 
 
+def query_not_in_page(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a page view whose HTML reflects nothing of its query string.
+
+    The dashboard keeps its state in the address (``/?range=24h``): every reload and
+    bookmark has a query, and without this mark its page would go uncompressed.
+    ``tests/web/test_assets.py`` checks that a marked page does not echo its query.
+    """
+    @wraps(view)
+    def marked(*args: P.args, **kwargs: P.kwargs) -> R:
+        g.query_not_in_page = True
+        return view(*args, **kwargs)
+
+    return marked
+
+
 def compress_page(response: Response) -> Response:
     """Gzip an HTML page for clients that accept it.
 
-    Only plain GETs without a query string: a page that reflects attacker-chosen
-    input next to a secret (the CSRF token) must not be compressed (BREACH).
+    Only plain GETs, and with a query string only for a view marked
+    ``query_not_in_page``: a page that reflects attacker-chosen input next to a secret
+    (the CSRF token) must not be compressed (BREACH).
     """
-    if (request.method != "GET" or request.query_string or response.status_code != 200
+    if (request.method != "GET" or response.status_code != 200
+            or (request.query_string and not g.get("query_not_in_page"))
             or response.mimetype != "text/html" or response.direct_passthrough
             or response.is_streamed or "Content-Encoding" in response.headers
             or "gzip" not in request.accept_encodings):
