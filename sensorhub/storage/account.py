@@ -9,6 +9,7 @@ token or session it proved, so ``Users.holds`` can tell whether it is still in f
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 from sensorhub.rights import Principal
 
 USER_COLUMNS = "name, admin, rooms, epoch, uid"
+
+log = logging.getLogger(__name__)
 
 
 class UserError(ValueError):
@@ -73,3 +76,36 @@ def transaction(connect: Callable[[], sqlite3.Connection],
             return fn(conn)
     finally:
         conn.close()
+
+
+TOUCH_EVERY = 300.0  # seconds; "last used" times are written at most this often (SD card)
+
+
+class Touches:
+    """Write a credential's "last used" time now and then, and never fail a lookup for it.
+
+    A database that refuses writes (disk full, read-only, locked by a backup) is no
+    reason to refuse a valid token or session: the time is then left as it was and
+    tried again after ``TOUCH_EVERY``, not at every request (a locked database makes
+    each write wait its busy timeout).
+    """
+
+    def __init__(self, run: Callable[[Callable[[sqlite3.Connection], Any]], Any],
+                 sql: str) -> None:
+        self._run = run
+        self._sql = sql  # UPDATE ... SET <time> = ? WHERE <key> = ?
+        self._tried: dict[Any, float] = {}
+
+    def touch(self, key: Any, stored: float | None, now: float) -> None:
+        """Record ``now`` for ``key`` unless ``stored`` (or our last try) is recent."""
+        last = max(stored if stored is not None else float("-inf"),
+                   self._tried.get(key, float("-inf")))
+        if now - last <= TOUCH_EVERY:
+            return
+        if len(self._tried) > 10_000:  # bounded, whatever turns up
+            self._tried.clear()
+        self._tried[key] = now
+        try:
+            self._run(lambda c: c.execute(self._sql, (now, key)))
+        except sqlite3.Error as error:
+            log.debug("cannot note when %r was last used: %s", key, error)

@@ -17,10 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensorhub.rights import Principal
-from sensorhub.storage.account import User, digest, transaction, user_from_row
+from sensorhub.storage.account import (
+    Touches,
+    User,
+    digest,
+    transaction,
+    user_from_row,
+)
 from sensorhub.storage.users import Users
 
-TOUCH_EVERY = 300.0  # seconds; last_seen is written at most this often (SD card wear)
 MAX_PER_USER = 20  # a user's oldest sessions beyond this are ended at the next login
 
 
@@ -47,6 +52,7 @@ class Sessions:
         self._users = users
         self.lifetime = lifetime
         self._clock = clock
+        self._touches = Touches(self._run, "UPDATE sessions SET last_seen = ? WHERE id = ?")
 
     def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         return transaction(self._connect, fn)
@@ -75,15 +81,12 @@ class Sessions:
             return None
         key, now = digest(secret), self._clock()
 
-        def go(c: sqlite3.Connection) -> Any:
-            row = c.execute(
-                "SELECT u.name, u.admin, u.rooms, u.epoch, u.uid, s.last_seen FROM sessions s "
-                "JOIN users u ON u.uid = s.user_uid AND u.epoch = s.epoch "
-                "WHERE s.id = ? AND s.expires > ? AND u.disabled = 0", (key, now)).fetchone()
-            if row is not None and now - row[5] > TOUCH_EVERY:
-                c.execute("UPDATE sessions SET last_seen = ? WHERE id = ?", (now, key))
-            return row
-        row = self._run(go)
+        row = self._run(lambda c: c.execute(
+            "SELECT u.name, u.admin, u.rooms, u.epoch, u.uid, s.last_seen FROM sessions s "
+            "JOIN users u ON u.uid = s.user_uid AND u.epoch = s.epoch "
+            "WHERE s.id = ? AND s.expires > ? AND u.disabled = 0", (key, now)).fetchone())
+        if row is not None:
+            self._touches.touch(key, row[5], now)
         return None if row is None else user_from_row(row[:5]).principal("session", key)
 
     def list(self, name: str | None = None) -> list[Session]:

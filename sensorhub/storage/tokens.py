@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensorhub.rights import Principal
-from sensorhub.storage.account import USER_COLUMNS, UserError, digest, user_from_row
+from sensorhub.storage.account import USER_COLUMNS, Touches, UserError, digest, user_from_row
 
 TOKEN_PREFIX = "shb_"
-TOUCH_EVERY = 300.0  # seconds; last_used is written at most this often (SD card wear)
 
 
 def join_rooms(rooms: frozenset[str] | None) -> str | None:
@@ -55,6 +54,7 @@ class TokenStore:
     """The token half of ``Users`` (it supplies ``_run``, ``get``, ``changed``)."""
 
     _run: Callable[[Callable[[sqlite3.Connection], Any]], Any]
+    _token_touches: Touches  # last_used, at most every TOUCH_EVERY
     get: Callable[[str], Any]
     changed: Callable[[], None]
 
@@ -108,16 +108,12 @@ class TokenStore:
             return None
         key, now = digest(token), time.time()
         columns = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
-
-        def go(c: sqlite3.Connection) -> Any:
-            row = c.execute(
-                f"SELECT {columns}, t.id, t.rooms, t.last_used FROM tokens t "
-                "JOIN users u ON u.name = t.user WHERE t.digest = ? AND u.disabled = 0",
-                (key,)).fetchone()
-            if row is not None and (row[7] is None or now - row[7] > TOUCH_EVERY):
-                c.execute("UPDATE tokens SET last_used = ? WHERE id = ?", (now, row[5]))
-            return row
-        row = self._run(go)
+        row = self._run(lambda c: c.execute(
+            f"SELECT {columns}, t.id, t.rooms, t.last_used FROM tokens t "
+            "JOIN users u ON u.name = t.user WHERE t.digest = ? AND u.disabled = 0",
+            (key,)).fetchone())
+        if row is not None:
+            self._token_touches.touch(row[5], row[7], now)
         if row is None:
             return None
         return user_from_row(row[:5]).principal("token", key, token_id=row[5],

@@ -29,6 +29,7 @@ from sensorhub.runtime import real_lock
 from sensorhub.storage.account import (
     USER_COLUMNS,
     LastAdminError,
+    Touches,
     User,
     UserError,
     digest,
@@ -91,6 +92,7 @@ class Users(TokenStore):
         self._connect = connect
         self._offload = offload
         self._watchers: list[Callable[[], None]] = []
+        self._token_touches = Touches(self._run, "UPDATE tokens SET last_used = ? WHERE id = ?")
         self._reader: sqlite3.Connection | None = None  # kept for per-request lookups
         self._reader_lock = real_lock()
 

@@ -3,8 +3,12 @@
 After every kill the database passes ``PRAGMA integrity_check``, the readings missing
 are only those of the last write batch (``storage.flush_interval``, README: "at most
 flush_interval seconds of readings are at risk"), and a restarted server serves the
-old history plus new readings. SENSORHUB_CRASH_ROUNDS sets the rounds (CI: 3); the
-seed of the kill moments is printed for a re-run (SENSORHUB_CRASH_SEED).
+old history plus new readings. SENSORHUB_CRASH_ROUNDS sets the rounds (CI: 2: the first
+kills a server on a fresh database, the second one that recovered a killed database, and
+the restart after them recovers once more; a third round takes no new path); the seed of
+the kill moments is printed for a re-run (SENSORHUB_CRASH_SEED). It runs in both async
+modes: the batched writer runs in eventlet's tpool or in a plain thread, and a kill must
+cost at most one batch in either.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ import pytest
 from sensorhub.readings import Reading
 from sensorhub.storage.store import Store
 from tests.clients import Watcher
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer, start_server, wait_for
 
-ROUNDS = int(os.environ.get("SENSORHUB_CRASH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("SENSORHUB_CRASH_ROUNDS", "2"))
 FLUSH = 0.5  # storage.flush_interval of the test config
 INTERVAL = 0.1
 # a batch is written at most FLUSH after its first reading; a commit itself takes time,
@@ -84,7 +88,7 @@ def test_kill_9_loses_at_most_one_batch(tmp_path: Path, async_mode: str) -> None
     server = start_server(tmp_path, async_mode, **config)
     try:
         viewer = Watcher(server, auth={"token": token})
-        time.sleep(1.0)
+        wait_for(lambda: len(viewer.of("reading")) >= len(SENSORS), 10, "new readings")
         check_history(server, viewer, seen, started)
         viewer.close()
     finally:

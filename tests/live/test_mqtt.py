@@ -2,7 +2,10 @@
 
 Every test starts its own ``mosquitto`` on a free 127.0.0.1 port (with persistence,
 as docs/multinode.md asks for) and real ``sensorhub node`` / ``sensorhub run``
-processes; clients are real python-socketio clients.
+processes; clients are real python-socketio clients. The hub's broker link is a paho
+thread: a green one under eventlet, a real one under threading, so the broker restart
+runs in both async modes; routing, the Tasmota JSON and the last will are the same code
+on top of that link and run in one.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pytest
 import yaml
 
 from tests.clients import Watcher as Recorder
-from tests.conftest import ROOT, LiveServer, free_port, start_server, wait_for
+from tests.conftest import ASYNC_MODES, ROOT, LiveServer, free_port, start_server, wait_for
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 pytestmark = pytest.mark.skipif(not os.access(MOSQUITTO, os.X_OK), reason="needs mosquitto")
@@ -179,6 +182,7 @@ TASMOTA = {"id": "tas", "room": "a", "driver": "mqtt_json", "interval": 10,
                        "humidity_field": "SI7021.Humidity"}}
 
 
+@pytest.mark.parametrize("async_mode", ASYNC_MODES[:1])  # see the module's docstring
 def test_node_readings_reach_the_right_room_and_last_will_turns_them_offline(
         broker: Broker, nodes: Callable[..., Node], hubs: Callable[..., LiveServer]) -> None:
     hub = hubs(broker, sensors=[*HUB_SENSORS, TASMOTA])
@@ -192,7 +196,9 @@ def test_node_readings_reach_the_right_room_and_last_will_turns_them_offline(
         assert all(r["room"] == "a" for r in readings)
         stamps = [r["ts"] for r in readings]
         assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
-        assert set(stamps) <= set(wait_for(lambda: node.stored("s1"), 5, "node store"))
+        # the node publishes from memory and stores every flush_interval (0.2 s): a
+        # reading the hub has may reach the node's disk a moment later
+        wait_for(lambda: set(stamps) <= set(node.stored("s1")), 5, "the node's own store")
         assert set(readings[0]) == {"sensor", "room", "ts", "seq", "temperature", "humidity",
                                     "pressure", "co2",
                                     "dew_point", "abs_humidity"}
@@ -226,13 +232,15 @@ def test_broker_restart_loses_nothing_and_duplicates_nothing(
         broker: Broker, nodes: Callable[..., Node], hubs: Callable[..., LiveServer]) -> None:
     hub = hubs(broker, sensors=HUB_SENSORS[:1])
     hub.add_user("alice", rooms=("a",))
-    node = nodes(broker, "n1", [mock("s1", 1)])
+    node = nodes(broker, "n1", [mock("s1", 1, interval=0.1)])
     alice = Recorder(hub, auth={"token": hub.token("alice")})
     try:
         wait_for(lambda: len(alice.of("reading")) >= 3, 15, "readings before the outage")
         broker.stop()
         down = time.time()
-        time.sleep(3.0)  # ~15 readings made while the broker is away
+        # ~5 readings made while the broker is away; back before paho's first reconnect
+        # (1 s after the loss, then 2 s later): a longer outage only waits out the backoff
+        time.sleep(0.5)
         broker.start()
         back = time.time()
         wait_for(lambda: any(r["ts"] > back + 1.0 for r in alice.of("reading")), 30,
@@ -242,7 +250,7 @@ def test_broker_restart_loses_nothing_and_duplicates_nothing(
         assert received == sorted(received), "out of order"
         assert len(set(received)) == len(received), "a reading arrived twice"
         made = [ts for ts in node.stored("s1") if received[0] <= ts <= received[-1]]
-        assert sum(down < ts < back for ts in made) >= 10, "the node stopped reading"
+        assert sum(down < ts < back for ts in made) >= 3, "the node stopped reading"
         assert received == made, "readings made during the outage are missing"
         stored = hub.stop() == 0 and _hub_stamps(hub, "gh")
         assert [ts for ts in stored if received[0] <= ts <= received[-1]] == made

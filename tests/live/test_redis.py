@@ -20,8 +20,7 @@ import requests
 
 from tests import conftest
 from tests.clients import Watcher as Recorder
-from tests.conftest import LiveServer, free_port, start_server
-from tests.live.test_mqtt import wait_for
+from tests.conftest import LiveServer, free_port, start_server, wait_for
 
 REDIS = "/usr/bin/redis-server"
 pytestmark = pytest.mark.skipif(not os.access(REDIS, os.X_OK), reason="needs redis-server")

@@ -16,7 +16,8 @@ from sensorhub.config import parse_config
 from sensorhub.polling.loop import Poller
 from sensorhub.runtime import ThreadingRuntime
 from sensorhub.service.systemd import PollerWatchdog
-from tests.conftest import start_server
+from tests.clients import close_socket
+from tests.conftest import start_server, wait_for
 
 
 def test_sigterm_keeps_every_accepted_reading(tmp_path: Path, async_mode: str) -> None:
@@ -26,9 +27,10 @@ def test_sigterm_keeps_every_accepted_reading(tmp_path: Path, async_mode: str) -
     client = socketio.Client(reconnection=False)
     client.on("reading", received.append)
     client.connect(server.url, auth={"token": server.token("alice")}, transports=["websocket"])
-    time.sleep(2.0)
+    # flush_interval 30: none of these is on disk before SIGTERM, all must be after
+    wait_for(lambda: len(received) >= 6, 15, "readings pushed before SIGTERM")
     status = server.stop(signal.SIGTERM)
-    client.disconnect()
+    close_socket(client)
     assert status == 0, server.log()
     assert "stopped;" in server.log()
     with sqlite3.connect(server.db_path) as conn:
@@ -63,9 +65,11 @@ def test_ready_is_sent_only_once_listening(tmp_path: Path, async_mode: str) -> N
 
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
+    # WATCHDOG_USEC 1 s: a ping every 1/3 s
     server = start_server(tmp_path, async_mode, env={"NOTIFY_SOCKET": str(notify_path),
-                                                      "WATCHDOG_USEC": "3000000"})
-    time.sleep(2.5)
+                                                      "WATCHDOG_USEC": "1000000"})
+    wait_for(lambda: sum(m == "WATCHDOG=1" for m in list(messages)) >= 2, 15,
+             "two watchdog pings")
     status = server.stop()
     sock.close()
     assert status == 0
@@ -84,7 +88,7 @@ sensors:
     pings: list[float] = []
     watchdog = PollerWatchdog([("s1", 0.5), ("s2", 0.5)], interval=0.3,
                               send=lambda _m: pings.append(time.monotonic()) or True)
-    release = threading.Event()
+    stuck, release = threading.Event(), threading.Event()
 
     class StuckSink:
         """Blocks s2's loop forever after its 5th reading (a wedged sink)."""
@@ -95,6 +99,7 @@ sensors:
             if reading.sensor == "s2":
                 self.count += 1
                 if self.count == 5:
+                    stuck.set()
                     release.wait(10)
 
         def on_state(self, state: Any) -> None:
@@ -104,12 +109,12 @@ sensors:
                     on_cycle=watchdog.beat)
     poller.start()
     try:
-        time.sleep(2.0)
+        assert stuck.wait(10), "s2 never read 5 times"
+        assert len(pings) >= 2  # pinged while both loops cycled
+        time.sleep(0.5 + 0.2)  # s2's allowance runs out (0.5 s): no ping may come after
         last_ping = pings[-1]
-        assert len(pings) >= 2
-        time.sleep(1.0)
+        time.sleep(0.6)  # s1 still cycles every 0.1 s: six pings would have been due
         assert pings[-1] == last_ping, "watchdog kept pinging with a stuck loop"
-        assert time.monotonic() - last_ping > 0.9
     finally:
         release.set()
         poller.stop()

@@ -400,10 +400,14 @@ def test_a_sensor_that_cannot_open_is_reported_and_the_others_go_on(no_hardware,
 # -- power cycling -----------------------------------------------------------------
 
 def test_a_hung_dht_is_power_cycled_and_recovers(fake_hardware, threads_left, monkeypatch):
-    # the library's 2 s window, scaled down to 0.3 s in the fake and in the driver
+    # the library's 2 s window, scaled down to 0.3 s in the fake and in the driver; the
+    # 2 s without power and the 2 s a DHT settles after power-up, to 0.5 s each (the
+    # fake revives after 0.3 s without power: the switch must wait it out)
     fake_hardware.cache_seconds = 0.3
     monkeypatch.setattr(DHT22Driver, "library_cache_seconds", 0.3)
-    fake_hardware.stick(pin=4, power_pin=17, min_off=1.0)
+    monkeypatch.setattr(poller_module, "PowerSwitch", partial(PowerSwitch, off_seconds=0.5))
+    monkeypatch.setattr(poller_module, "POWER_SETTLE", 0.5)
+    fake_hardware.stick(pin=4, power_pin=17, min_off=0.3)
     fake_hardware.script(pin=4, then="ok:22.5,41.0")
     cfg = sensor("dht", driver="dht22", pin=4, power_pin=17, power_cycle_after=2,
                  timeout=3.0)
@@ -418,7 +422,7 @@ def test_a_hung_dht_is_power_cycled_and_recovers(fake_hardware, threads_left, mo
     events = fake_hardware.events(17)
     assert [(e.level, e.how) for e in events] == [
         (True, "setup"), (False, "output"), (True, "output")]
-    assert events[2].t - events[1].t >= 2.0  # long enough to drain the sensor
+    assert events[2].t - events[1].t >= 0.5  # long enough to drain the sensor
     # the old device let go of its data line before the power was cut
     assert fake_hardware.exits[0] == (pytest.approx(fake_hardware.exits[0][0]), 4)
     assert fake_hardware.exits[0][0] <= events[1].t
@@ -438,6 +442,7 @@ def test_frequent_power_cycles_still_show_the_sensor_failing(monkeypatch):
     # power_cycle_after below the three failures that make a sensor "failing": the
     # cycles must not hide a sensor that keeps failing
     monkeypatch.setattr(poller_module, "PowerSwitch", partial(PowerSwitch, off_seconds=0.01))
+    monkeypatch.setattr(poller_module, "POWER_SETTLE", 0.01)  # real seconds: the clock is ours
     clock, sink = Clock(), RecordingSink()
     driver = ScriptedDriver(GOOD, then=SensorNotFoundError("DHT sensor not found"))
     cfg = sensor(power_pin=17, power_cycle_after=2, offline_after=600.0)

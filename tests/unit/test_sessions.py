@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sensorhub.storage.sessions import MAX_PER_USER, TOUCH_EVERY, Sessions
+from sensorhub.storage.account import TOUCH_EVERY
+from sensorhub.storage.sessions import MAX_PER_USER, Sessions
 from sensorhub.storage.store import Store
 from sensorhub.storage.users import Users
 
@@ -136,3 +137,24 @@ def test_end_one_or_all_and_watchers_hear_it(users: Users, sessions: Sessions) -
     assert sessions.principal(one) is None and sessions.principal(two) is not None
     assert sessions.end_all("fay") == 1 and heard == [1, 1]
     assert sessions.end_all("fay") == 0 and heard == [1, 1]  # nothing ended: nothing said
+
+
+def test_a_database_that_refuses_writes_never_refuses_a_valid_credential(tmp_path: Path) -> None:
+    """Disk full, read-only or locked: the session still holds; its last_seen waits."""
+    store = Store(tmp_path / "db.sqlite")
+    users = Users(store.connect)
+    users.add("alice", "long enough password", rooms=frozenset({"a"}))
+    _, token = users.create_token("alice")
+    clock = Clock()
+    sessions = Sessions(store.connect, users, lifetime=3600, clock=clock)
+    secret = sessions.open(users.get("alice"))
+    clock.now += TOUCH_EVERY + 1  # both are due a "last used" write
+    locker = sqlite3.connect(tmp_path / "db.sqlite", timeout=0)
+    locker.execute("BEGIN IMMEDIATE")  # a backup holds the write lock
+    try:
+        assert sessions.principal(secret) is not None
+        assert users.principal_for_token(token) is not None
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    store.close()
