@@ -8,11 +8,13 @@ This script is the only supported way to change those files:
     python tools/refresh_vendor.py --check          # verify MANIFEST (used by CI)
 
 Two kinds of file: copied out of an npm package as published (the Socket.IO client,
-the licences), or built: ``chart.bundle.min.js`` is Chart.js with only the parts the
-dashboard draws with, its zoom plugin and Hammer.js, tree-shaken and minified by
-esbuild from ``tools/chart-bundle.js`` (about 2/3 of the UMD files' bytes, and one
-request instead of three). Same pinned packages, same esbuild, same entry: the same
-bytes, on any machine (esbuild-wasm runs on Node, so no platform binary is involved).
+the licences), or built by esbuild, tree-shaken and minified: ``chart.bundle.min.js``
+is Chart.js with only the parts the dashboard draws with (``tools/chart-bundle.js``),
+and ``chart.zoom.min.js`` its zoom plugin with Hammer.js (``tools/chart-zoom.js``),
+which the page loads only once its charts are drawn: it is not needed for the first
+picture, and is a fifth of the bytes. Same pinned packages, same esbuild, same
+entries: the same bytes, on any machine (esbuild-wasm runs on Node, so no platform
+binary is involved).
 
 Refreshing needs ``npm`` (only ``npm pack`` is used: no install, no scripts) and
 ``node``. Checking needs nothing but the Python standard library.
@@ -44,8 +46,6 @@ ESBUILD_VERSION = "0.28.2"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENDOR_DIR = REPO_ROOT / "static" / "vendor"
 MANIFEST_NAME = "MANIFEST"
-BUNDLE_ENTRY = "tools/chart-bundle.js"  # relative to REPO_ROOT
-BUNDLE_DEST = "chart.bundle.min.js"
 # No source map, no target lowering (the dashboard's own modules set the browser floor);
 # the packages' licence banners are kept, at the end of the file.
 ESBUILD_FLAGS = ("--bundle", "--minify", "--format=iife", "--platform=browser",
@@ -56,11 +56,9 @@ ENTRY_RE = re.compile(
     r"^(?P<sha>[0-9a-f]{64})\s+(?P<file>\S+)\s+(?P<pkg>\S+@\S+)\s+"
     r"(?P<spdx>\S+)\s+(?P<src>\S+)\s*$"
 )
-# A built file's note: what built it from which entry (the entry's sha256 is checked).
-BUILT_RE = re.compile(
-    r"^# (?P<file>\S+): built by (?P<tool>\S+@\S+) from (?P<entry>\S+) "
-    r"\(sha256 (?P<sha>[0-9a-f]{64})\)"
-)
+# A built file's note: what built it from which files of this repo (each sha256 is checked).
+BUILT_RE = re.compile(r"^# (?P<file>\S+): built by (?P<tool>\S+@\S+) from (?P<inputs>.+?) with ")
+INPUT_RE = re.compile(r"(?P<path>\S+) \(sha256 (?P<sha>[0-9a-f]{64})\)")
 # Trailing source-map comment(s) emitted by bundlers, e.g.
 # "//# sourceMappingURL=chart.umd.min.js.map" (also the legacy "//@" form).
 SOURCEMAP_TAIL_RE = re.compile(r"(?:\r?\n)?[ \t]*//[#@][ \t]*sourceMappingURL=[^\r\n]*(?:\r?\n)?\Z")
@@ -78,12 +76,37 @@ class Asset:
 
 @dataclass(frozen=True)
 class Package:
-    """An npm package, the assets vendored from it, and whether the bundle holds it."""
+    """An npm package, the assets vendored from it, and the built file that holds it."""
 
     name: str
     version: str
     assets: tuple[Asset, ...]
-    bundled: bool = False
+    bundle: str | None = None  # the dest of a Bundle
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One file built by esbuild from an entry in this repo (paths relative to REPO_ROOT).
+
+    ``aliases`` maps an import path to a file of this repo that stands in for it: the
+    zoom plugin imports ``chart.js/helpers``, which the Chart.js bundle already holds
+    and hands over on its global (``tools/chart-zoom-helpers.js``).
+    """
+
+    dest: str
+    entry: str
+    aliases: tuple[tuple[str, str], ...] = ()
+
+    def inputs(self) -> tuple[str, ...]:
+        """The files of this repo the output is built from."""
+        return (self.entry, *(path for _name, path in self.aliases))
+
+
+BUNDLES = (
+    Bundle("chart.bundle.min.js", "tools/chart-bundle.js"),
+    Bundle("chart.zoom.min.js", "tools/chart-zoom.js",
+           (("chart.js/helpers", "tools/chart-zoom-helpers.js"),)),
+)
 
 
 def licence(name: str) -> Asset:
@@ -95,12 +118,13 @@ def licence(name: str) -> Asset:
 def packages(chartjs: str, socketio: str, zoom: str = ZOOM_VERSION,
              hammer: str = HAMMER_VERSION, color: str = COLOR_VERSION) -> list[Package]:
     """Return the vendoring plan for the given versions."""
+    core, gestures = (b.dest for b in BUNDLES)
     return [
-        # In chart.bundle.min.js: only their licences are copied.
-        Package("chart.js", chartjs, (licence("chart.js"),), bundled=True),
-        Package("@kurkle/color", color, (licence("@kurkle/color"),), bundled=True),
-        Package("chartjs-plugin-zoom", zoom, (licence("chartjs-plugin-zoom"),), bundled=True),
-        Package("hammerjs", hammer, (licence("hammerjs"),), bundled=True),
+        # Built into a bundle: only their licences are copied.
+        Package("chart.js", chartjs, (licence("chart.js"),), bundle=core),
+        Package("@kurkle/color", color, (licence("@kurkle/color"),), bundle=core),
+        Package("chartjs-plugin-zoom", zoom, (licence("chartjs-plugin-zoom"),), bundle=gestures),
+        Package("hammerjs", hammer, (licence("hammerjs"),), bundle=gestures),
         Package(
             "socket.io-client",
             socketio,
@@ -208,29 +232,40 @@ def check_bundle_inputs(dirs: dict[str, Path]) -> None:
                 raise SystemExit(f"error: {name} needs {dep} {rng}, pinned {versions[dep]}")
 
 
-def build_bundle(dirs: dict[str, Path], workdir: Path, esbuild: str) -> tuple[bytes, str]:
-    """Build chart.bundle.min.js from the unpacked packages; return (bytes, a MANIFEST note)."""
+def esbuild_tool(workdir: Path, esbuild: str) -> tuple[list[str], str]:
+    """The esbuild command line (esbuild-wasm on Node) and its tarball's integrity."""
     node = shutil.which("node")
     if node is None:
-        raise SystemExit("error: node not found on PATH (needed to build the Chart.js bundle)")
-    check_bundle_inputs(dirs)
+        raise SystemExit("error: node not found on PATH (needed to build the Chart.js bundles)")
     tool_dir, integrity = npm_pack("esbuild-wasm", esbuild, workdir)
-    build = workdir / "build"
+    return [node, str(tool_dir / "bin" / "esbuild")], integrity
+
+
+def build_bundle(bundle: Bundle, dirs: dict[str, Path], workdir: Path,
+                 tool: tuple[list[str], str], esbuild: str) -> tuple[bytes, str]:
+    """Build one bundle from the unpacked packages; return (bytes, a MANIFEST note)."""
+    command, integrity = tool
+    build = workdir / f"build-{bundle.dest}"
     for name, pkg_dir in dirs.items():
         shutil.copytree(pkg_dir, build / "node_modules" / name)
-    entry = REPO_ROOT / BUNDLE_ENTRY
-    shutil.copyfile(entry, build / "entry.js")  # beside node_modules, where esbuild looks
+    # beside node_modules, where esbuild looks; aliases resolve from here too
+    shutil.copyfile(REPO_ROOT / bundle.entry, build / "entry.js")
+    aliases = []
+    for i, (name, path) in enumerate(bundle.aliases):
+        shutil.copyfile(REPO_ROOT / path, build / f"alias{i}.js")
+        aliases.append(f"--alias:{name}=./alias{i}.js")
     result = subprocess.run(
-        [node, str(tool_dir / "bin" / "esbuild"), "entry.js", *ESBUILD_FLAGS, "--outfile=out.js"],
+        [*command, "entry.js", *ESBUILD_FLAGS, *aliases, "--outfile=out.js"],
         cwd=build, capture_output=True, text=True, check=False,
     )
     if result.returncode != 0 or result.stderr.strip():  # a warning is a question to answer
-        raise SystemExit(f"error: esbuild failed:\n{result.stderr.strip()}")
+        raise SystemExit(f"error: esbuild failed on {bundle.entry}:\n{result.stderr.strip()}")
     data = (build / "out.js").read_bytes()
     if SOURCEMAP_ANY_RE.search(data):
-        raise SystemExit("error: the bundle names a source map")
-    note = (f"# {BUNDLE_DEST}: built by esbuild-wasm@{esbuild} from {BUNDLE_ENTRY} "
-            f"(sha256 {sha256_of(entry)}) with {' '.join(ESBUILD_FLAGS)}; "
+        raise SystemExit(f"error: {bundle.dest} names a source map")
+    inputs = ", ".join(f"{path} (sha256 {sha256_of(REPO_ROOT / path)})" for path in bundle.inputs())
+    flags = " ".join((*ESBUILD_FLAGS, *(f"--alias:{n}=<{p}>" for n, p in bundle.aliases)))
+    note = (f"# {bundle.dest}: built by esbuild-wasm@{esbuild} from {inputs} with {flags}; "
             f"esbuild-wasm tarball {integrity}")
     return data, note
 
@@ -254,16 +289,16 @@ def refresh(chartjs: str, socketio: str, vendor_dir: Path, zoom: str = ZOOM_VERS
     with tempfile.TemporaryDirectory(prefix="refresh-vendor-") as tmp:
         workdir = Path(tmp)
         bundled: dict[str, Path] = {}
-        specs: list[str] = []
-        licences: set[str] = set()
+        specs: dict[str, list[str]] = {b.dest: [] for b in BUNDLES}
+        licences: dict[str, set[str]] = {b.dest: set() for b in BUNDLES}
         for pkg in packages(chartjs, socketio, zoom, hammer, color):
             pkg_dir, integrity = npm_pack(pkg.name, pkg.version, workdir)
             spdx = spdx_of(pkg_dir)
             notes.append(f"# {pkg.name}@{pkg.version} tarball {integrity}")
-            if pkg.bundled:
+            if pkg.bundle is not None:
                 bundled[pkg.name] = pkg_dir
-                specs.append(f"{pkg.name}@{pkg.version}")
-                licences.add(spdx)
+                specs[pkg.bundle].append(f"{pkg.name}@{pkg.version}")
+                licences[pkg.bundle].add(spdx)
             for asset in pkg.assets:
                 src = next((s for s in asset.sources if (pkg_dir / s).is_file()), None)
                 if src is None:
@@ -276,13 +311,18 @@ def refresh(chartjs: str, socketio: str, vendor_dir: Path, zoom: str = ZOOM_VERS
                 staged[asset.dest] = data
                 digest = hashlib.sha256(data).hexdigest()
                 entries.append(f"{digest}  {asset.dest}  {pkg.name}@{pkg.version}  {spdx}  {src}")
-        if len(licences) != 1:  # one SPDX token per MANIFEST line; a mix needs a person
-            raise SystemExit(f"error: the bundled packages have different licences: {licences}")
-        data, note = build_bundle(bundled, workdir, esbuild)
-        notes.append(note)
-        staged[BUNDLE_DEST] = data
-        entries.insert(0, f"{hashlib.sha256(data).hexdigest()}  {BUNDLE_DEST}  "
-                          f"{'+'.join(specs)}  {licences.pop()}  {BUNDLE_ENTRY}")
+        check_bundle_inputs(bundled)  # across bundles: the zoom plugin's chart.js is the core's
+        tool = esbuild_tool(workdir, esbuild)
+        for i, bundle in enumerate(BUNDLES):
+            if len(licences[bundle.dest]) != 1:  # one SPDX token per MANIFEST line
+                raise SystemExit(f"error: {bundle.dest}: its packages have different "
+                                 f"licences: {licences[bundle.dest]}")
+            data, note = build_bundle(bundle, bundled, workdir, tool, esbuild)
+            notes.append(note)
+            staged[bundle.dest] = data
+            entries.insert(i, f"{hashlib.sha256(data).hexdigest()}  {bundle.dest}  "
+                              f"{'+'.join(specs[bundle.dest])}  "
+                              f"{licences[bundle.dest].pop()}  {bundle.entry}")
 
     vendor_dir.mkdir(parents=True, exist_ok=True)
     for gone in sorted(previously_listed(vendor_dir) - set(staged)):
@@ -305,16 +345,20 @@ def refresh(chartjs: str, socketio: str, vendor_dir: Path, zoom: str = ZOOM_VERS
 
 
 def check_built(note: re.Match[str], listed: set[str]) -> list[str]:
-    """A built file's entry must be the one it was built from."""
+    """A built file's inputs must be the ones it was built from."""
     errors = []
-    entry = REPO_ROOT / note["entry"]
     if note["file"] not in listed:
         errors.append(f"{note['file']}: built, but not listed")
-    if not entry.is_file():
-        errors.append(f"{note['file']}: its entry {note['entry']} is missing")
-    elif sha256_of(entry) != note["sha"]:
-        errors.append(f"{note['file']}: {note['entry']} changed since it was built "
-                      "(run tools/refresh_vendor.py)")
+    inputs = list(INPUT_RE.finditer(note["inputs"]))
+    if not inputs:
+        errors.append(f"{note['file']}: its note names no input")
+    for item in inputs:
+        path = REPO_ROOT / item["path"]
+        if not path.is_file():
+            errors.append(f"{note['file']}: its input {item['path']} is missing")
+        elif sha256_of(path) != item["sha"]:
+            errors.append(f"{note['file']}: {item['path']} changed since it was built "
+                          "(run tools/refresh_vendor.py)")
     return errors
 
 

@@ -2,11 +2,12 @@
    a legend, an axis each), the compare overlay's dashed lines, zoom and pan. The one
    module that uses the Chart global, when called: static/vendor/chart.bundle.min.js, a
    build with only what is used here (its entry, tools/chart-bundle.js, registers the line
-   controller, linear scales, Filler, Tooltip and the zoom plugin). Using anything else
-   (a bar chart, a time scale, Chart.js's legend) means adding it there and re-running
-   tools/refresh_vendor.py. */
+   controller, linear scales, Filler and Tooltip). Using anything else (a bar chart, a
+   time scale, Chart.js's legend) means adding it there and re-running
+   tools/refresh_vendor.py. Zoom and pan come later (loadZoom): the charts carry their
+   zoom options from the start, and take the plugin up when it is registered. */
 
-import { colours } from './dom.js';
+import { $, colours, PAGE, setZoomReady } from './dom.js';
 import { fix, fmtFull } from './format.js';
 import { AXIS, marks } from './marks.js';
 import { hooks, state } from './state.js';
@@ -106,6 +107,27 @@ export function makeChart(canvas, keys, letters = keys.filter((k) => k.length ==
   canvas.addEventListener('dblclick', () => hooks.reset());
   recolour(chart);
   return chart;
+}
+
+let zoomLoad = null;
+
+/** Load the zoom plugin (static/vendor/chart.zoom.min.js) once, and give it to every
+    chart. Not needed for the first picture (a fifth of the page's bytes): main.js asks
+    once the first charts are drawn, or at the first touch, click, wheel or key. */
+export function loadZoom() {
+  const url = $(PAGE.chartjs)?.dataset.zoom;
+  if (zoomLoad || !url) return zoomLoad;
+  zoomLoad = new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = url;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${url}`));
+    document.head.append(script);
+  }).then(() => {
+    for (const chart of Object.values(Chart.instances)) chart.update('none');  // plugin starts
+    setZoomReady();
+  }, (err) => { zoomLoad = null; throw err; });  // the next gesture tries again
+  return zoomLoad;
 }
 
 /** Take the chart colours from the CSS custom properties (light or dark). */

@@ -7,7 +7,7 @@ import { setReady } from './dom.js';
 import { covers, fetchWindow, MAX_POINTS } from './fit.js';
 import { redraw } from './redraw.js';
 import { absorb, applyReading, rebuild, replace } from './series.js';
-import { lastTs, serverNow, session, state } from './state.js';
+import { hooks, lastTs, serverNow, session, state } from './state.js';
 import { compareShift } from './url.js';
 
 const ACK_MS = 15000;
@@ -166,5 +166,5 @@ export function onReading(r) {
 
 /** body[data-ready] once a snapshot came and no history is loading. */
 export function markReady() {
-  if (state.snapshots && !state.loading) setReady();
+  if (state.snapshots && !state.loading) { setReady(); hooks.ready(); }
 }

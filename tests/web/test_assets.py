@@ -192,3 +192,34 @@ def test_the_dashboard_with_its_state_in_the_address_is_compressed(site: Site, p
     assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
     page = gzip.decompress(answer.data)
     assert b'id="rooms"' in page and b"MARKER" not in page
+
+
+def test_zoom_plugin_is_a_later_file_not_part_of_the_first_load(site: Site) -> None:
+    """The page's scripts are the lean Chart.js bundle, Socket.IO and main.js; the zoom
+    plugin's fingerprinted URL is only named (charts.js loadZoom fetches it), and both
+    bundles come gzipped, immutable, each holding only its own part."""
+    site.add_user("alice", rooms=("a",))
+    client = site.login("alice")
+    page = client.get("/").get_data(as_text=True)
+    scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', page)
+    assert [urlsplit(s).path for s in scripts] == [
+        "/static/vendor/chart.bundle.min.js", "/static/vendor/socket.io.min.js",
+        "/static/js/main.js"]
+    zoom = re.search(r'<script id="chartjs"[^>]*\bdata-zoom="([^"]+)"', page)
+    assert zoom and urlsplit(zoom.group(1)).path == "/static/vendor/chart.zoom.min.js"
+    bodies = {}
+    for url in (scripts[0], zoom.group(1)):
+        answer = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
+        assert "immutable" in answer.headers["Cache-Control"]
+        assert answer.headers["Vary"] == "Accept-Encoding"
+        bodies[urlsplit(url).path.rsplit("/", 1)[1]] = gzip.decompress(answer.data)
+    core, gestures = bodies["chart.bundle.min.js"], bodies["chart.zoom.min.js"]
+    assert b'id:"zoom"' in gestures and b'id:"zoom"' not in core
+    assert b"Hammer" in gestures and b"Hammer" not in core
+    # tree-shaken: no controller, element or plugin the dashboard does not draw with (the
+    # time and logarithmic scales stay: esbuild keeps classes with static initialisers)
+    for unused in (b'id="bar"', b'id="doughnut"', b'id="category"', b'id="arc"',
+                   b'id:"legend"', b'id:"decimation"', b'id:"title"'):
+        assert unused not in core, unused
+    assert b'id="line"' in core and b'id="linear"' in core and b'id:"filler"' in core
