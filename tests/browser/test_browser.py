@@ -313,7 +313,9 @@ def test_live_points_before_history_and_zoom_after_it(open_page: Any,
     assert shown == sorted(set(shown)), "points out of order or duplicated"
     step = page.evaluate("sensorhub.state.sensors.get('a1').step")
     assert shown[-1] >= early[-1] - step and shown[0] < early[0]  # history under them
-    box = page.locator(".card[data-sensor=a1] .chart canvas").bounding_box()
+    canvas = page.locator(".card[data-sensor=a1] .chart canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, -400)  # a chart made before the plugin came zooms: a fixed window
     page.wait_for_function("() => !sensorhub.state.view.live")
