@@ -57,6 +57,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 USER, PASSWORD = "viewer", "bench viewer password"
 KIB = 1024
 SETTLED = "() => document.body.dataset.ready === '1' && sensorhub.state.loading === 0"
+# Fetched only once the charts are drawn (charts.js loadZoom): counted in the first load,
+# and reported apart as what the first live point did not wait for.
+DEFERRED = ("/static/vendor/chart.zoom.min.js",)
+ZOOMED = "() => document.body.dataset.zoom === '1'"
 
 # Injected before any page script (CDP, so the page's CSP does not apply to it).
 PROBE = r"""
@@ -205,8 +209,11 @@ class Traffic:
                           "gzip": r["encoding"] == "gzip", "cache": r["cache"],
                           "fingerprinted": "?v=" in r["url"], "from_cache": r["from_cache"]})
         static = [i for i in items if i["path"].startswith("/static/")]
+        deferred = sum(i["bytes"] for i in items if i["path"] in DEFERRED)
         return {
             "http_bytes": sum(i["bytes"] for i in items),
+            "deferred_kib": deferred / KIB,
+            "before_charts_kib": (sum(i["bytes"] for i in items) - deferred) / KIB,
             "http_kib": sum(i["bytes"] for i in items) / KIB,
             "http_body_kib": sum(i["body_bytes"] for i in items) / KIB,
             "requests": len(items),
@@ -252,6 +259,7 @@ def first_load(browser: Any, server: Any, timeout_ms: float) -> dict[str, Any]:
         ready_ms = page.evaluate("() => performance.now()")
         page.wait_for_function("() => window.__bench.firstLiveDrawnAt !== null",
                                timeout=timeout_ms)
+        page.wait_for_function(ZOOMED, timeout=timeout_ms)
         cold = {**page_timings(page), "history_drawn_ms": ready_ms, **traffic.summary()}
         traffic.reset()
         page.reload()
@@ -259,6 +267,7 @@ def first_load(browser: Any, server: Any, timeout_ms: float) -> dict[str, Any]:
         warm_ready = page.evaluate("() => performance.now()")
         page.wait_for_function("() => window.__bench.firstLiveDrawnAt !== null",
                                timeout=timeout_ms)
+        page.wait_for_function(ZOOMED, timeout=timeout_ms)
         warm = {**page_timings(page), "history_drawn_ms": warm_ready, **traffic.summary()}
         return {"cold": cold, "warm": warm, "page_errors": errors}
     finally:
@@ -403,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{phase}_{key}": percentile([x[phase][key] for x in loads
                                               if x[phase][key] is not None], 50)
                 for phase in ("cold", "warm")
-                for key in ("http_kib", "http_body_kib", "dom_content_loaded_ms",
+                for key in ("http_kib", "before_charts_kib", "http_body_kib",
+                            "dom_content_loaded_ms",
                             "history_drawn_ms", "first_live_point_drawn_ms")}
             if args.live > 0:
                 summary["responsive"] = stay_responsive(browser, scratch / "live", args.live,
@@ -412,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
     medians = summary["first_load_medians"]
     summary["targets"] = {
-        "cold_http_kib<=100": medians["cold_http_kib"] <= 100,
+        "cold_http_kib<=60": medians["cold_http_kib"] <= 60,
         "first_live_point_ms<=1000": medians["cold_first_live_point_drawn_ms"] <= 1000,
     }
     summary["elapsed_s"] = time.monotonic() - started

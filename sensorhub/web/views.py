@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from sensorhub.rights import Principal, anonymous_may_watch
+from sensorhub.web.assets import query_not_in_page
 from sensorhub.web.auth import AuthError, session_principal
 from sensorhub.web.state import current
 
@@ -40,6 +41,7 @@ def _first_run(principal: Principal | None) -> dict[str, Any] | None:
 
 
 @bp.get("/")
+@query_not_in_page  # the page reads its address itself (static/js/url.js)
 def dashboard() -> str | Response:
     """The live dashboard; an older kiosk link (``/?token=``) gets the kiosk layout."""
     principal, allowed = _viewer()
@@ -51,6 +53,7 @@ def dashboard() -> str | Response:
 
 
 @bp.get("/kiosk")
+@query_not_in_page
 def kiosk() -> str:
     """A wall screen (no controls, cards sized to fill it, big numbers), for a kiosk link
     ``/kiosk#token=TOKEN``: browsers never send an address's #fragment, so the token

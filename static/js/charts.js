@@ -1,9 +1,13 @@
 /* Chart.js setup: one chart per sensor (each quantity it measures with its min-max band,
-   a legend, an axis each), the compare overlay's dashed lines, zoom and pan. Uses the
-   vendored Chart global when called; the zoom plugin is registered here and only here
-   (register()), so Chart can come from another build without touching the rest. */
+   a legend, an axis each), the compare overlay's dashed lines, zoom and pan. The one
+   module that uses the Chart global, when called: static/vendor/chart.bundle.min.js, a
+   build with only what is used here (its entry, tools/chart-bundle.js, registers the line
+   controller, linear scales, Filler and Tooltip). Using anything else (a bar chart, a
+   time scale, Chart.js's legend) means adding it there and re-running
+   tools/refresh_vendor.py. Zoom and pan come later (loadZoom): the charts carry their
+   zoom options from the start, and take the plugin up when it is registered. */
 
-import { colours } from './dom.js';
+import { $, colours, PAGE, setZoomReady } from './dom.js';
 import { fix, fmtFull } from './format.js';
 import { AXIS, marks } from './marks.js';
 import { hooks, state } from './state.js';
@@ -14,14 +18,6 @@ const BAND = { t: 'band', h: 'hband', p: 'pband', c: 'cband' };
 const LINE = { t: 'temp', h: 'hum', p: 'pres', c: 'co2' };
 const DIGITS = { t: 1, h: 0, p: 1, c: 0 };
 export const unitOf = (l) => ({ t: `°${state.unit}`, h: '%', p: 'hPa', c: 'ppm' }[l]);
-
-let registered = false;
-/** Register the plugins Chart needs from outside its bundle, once. */
-export function register() {
-  if (registered) return;
-  registered = true;
-  if (globalThis.ChartZoom) Chart.register(globalThis.ChartZoom);
-}
 
 const line = (label, yAxisID, more) => ({ label, yAxisID, data: [], spanGaps: false, pointRadius: 0,
   tension: 0, legend: false, ...more });
@@ -80,7 +76,6 @@ const valueAxis = (l, position, first) => ({
 /** A chart on `canvas` for a sensor's dataset keys (series.js keysFor), with an axis
     for each quantity in `letters` only: every scale costs on every update, shown or not. */
 export function makeChart(canvas, keys, letters = keys.filter((k) => k.length === 1)) {
-  register();
   const scales = { x: timeAxis() };
   letters.forEach((l, i) => { scales[AXIS[l]] = valueAxis(l, POSITION[l], i === 0); });
   const chart = new Chart(canvas, {
@@ -92,8 +87,6 @@ export function makeChart(canvas, keys, letters = keys.filter((k) => k.length ==
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
       elements: { point: { radius: 0, hitRadius: 4, hoverRadius: 3 } },
       plugins: {
-        legend: { display: false },  // legend.js: HTML, built once instead of on every update
-        decimation: { enabled: false },  // Chart.js #11929: the server downsamples instead
         tooltip: {
           filter: (item) => item.dataset.legend,
           callbacks: {
@@ -114,6 +107,27 @@ export function makeChart(canvas, keys, letters = keys.filter((k) => k.length ==
   canvas.addEventListener('dblclick', () => hooks.reset());
   recolour(chart);
   return chart;
+}
+
+let zoomLoad = null;
+
+/** Load the zoom plugin (static/vendor/chart.zoom.min.js) once, and give it to every
+    chart. Not needed for the first picture (a fifth of the page's bytes): main.js asks
+    once the first charts are drawn, or at the first touch, click, wheel or key. */
+export function loadZoom() {
+  const url = $(PAGE.chartjs)?.dataset.zoom;
+  if (zoomLoad || !url) return zoomLoad;
+  zoomLoad = new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = url;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${url}`));
+    document.head.append(script);
+  }).then(() => {
+    for (const chart of Object.values(Chart.instances)) chart.update('none');  // plugin starts
+    setZoomReady();
+  }, (err) => { zoomLoad = null; throw err; });  // the next gesture tries again
+  return zoomLoad;
 }
 
 /** Take the chart colours from the CSS custom properties (light or dark). */

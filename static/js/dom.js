@@ -3,6 +3,8 @@
    reach the page only through these names and helpers. Nothing here runs at import.
 
    Data attributes: body[data-ready="1"] once history is in (tests wait on it);
+   body[data-zoom="1"] once the zoom plugin is loaded (charts.js loadZoom);
+   script#chartjs[data-zoom]: the zoom plugin's URL;
    body[data-conn="lost"] while the server is unreachable; html[data-theme] when the
    address forces a scheme; #conn[data-state]; .room[data-room];
    .card[data-sensor][data-state][data-quantities]; the toggle buttons [data-range],
@@ -11,6 +13,7 @@
 /** Elements of the page, by selector. Those of the header are missing in a kiosk. */
 export const PAGE = {
   bar: '#bar', menu: '#menu', controls: '#controls',
+  chartjs: '#chartjs',  // the Chart.js script; data-zoom: its zoom plugin's URL
   conn: '#conn',  // connection status: data-state connecting | live | reconnecting | down
   lost: '#lost',  // the banner while the server is unreachable
   rooms: '#rooms',  // room sections go here
@@ -79,6 +82,7 @@ export function setConn(state, text) {
 }
 
 export const setReady = () => { document.body.dataset.ready = '1'; };
+export const setZoomReady = () => { document.body.dataset.zoom = '1'; };
 export const setConnLost = (lost) => { document.body.dataset.conn = lost ? 'lost' : 'live'; };
 export const isKiosk = () => document.body.classList.contains('kiosk');
 export const setTheme = (theme) => {

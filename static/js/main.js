@@ -1,11 +1,11 @@
 /* sensorhub dashboard: live charts over Socket.IO (see docs/protocol.md).
-   The entry module, loaded after the vendored Chart, Hammer, ChartZoom and io globals: it
+   The entry module, loaded after the vendored Chart and io globals: it
    reads the address, wires the other modules and opens the connection. Exposes
    window.sensorhub for tests, benchmarks and debugging. */
 
 import { wireHistory } from './alerts.js';
 import { build, showState } from './cards.js';
-import { recolour } from './charts.js';
+import { loadZoom, recolour } from './charts.js';
 import { start } from './connection.js';
 import { fillPicker, press, saved, setPage, setUnit, wireControls } from './controls.js';
 import { $, PAGE, darkScheme, isKiosk, setTheme } from './dom.js';
@@ -46,6 +46,11 @@ function fromAddress(first) {
   if (state.compare !== before.compare) for (const s of state.sensors.values()) loadCompare(s);
 }
 
+/** Zoom and pan once the charts are drawn (or at the first gesture, if sooner). */
+function zoomLater() {
+  loadZoom()?.catch((err) => console.warn(err.message));
+}
+
 state.kiosk = isKiosk();
 fromAddress(true);
 if (saved('unit') === 'F') state.unit = 'F';
@@ -53,6 +58,7 @@ Object.assign(hooks, {
   zoomed, zoomDone, reset,
   chose: () => remember(false),
   built: () => { fillPicker(); if (state.kiosk) layoutKiosk(); showTable(); },
+  ready: zoomLater,
 });
 wireControls();
 press('unit', state.unit);
@@ -62,6 +68,9 @@ remember(false);  // then the address says what is shown
 wireHistory();
 if (state.kiosk) watchKiosk();
 window.addEventListener('popstate', () => fromAddress(false));
+for (const type of ['pointerdown', 'touchstart', 'wheel', 'keydown']) {
+  window.addEventListener(type, zoomLater, { capture: true, passive: true, once: true });
+}
 darkScheme().addEventListener('change', () => {
   charts.forEach(recolour);
   for (const s of state.sensors.values()) showLegend(s.chart, s.el.legend);

@@ -36,6 +36,7 @@ export const lastTs = new Map();  // sensor id -> every reading up to this ts is
 export const session = { socket: null, token: null };  // set by connection.js start()
 /* Functions main.js plugs in, so that low modules can call high ones without importing
    them (charts.js calls hooks.zoomed when a chart is zoomed or panned). */
-export const hooks = { zoomed: () => {}, zoomDone: () => {}, reset: () => {}, chose: () => {}, built: () => {} };
+export const hooks = { zoomed: () => {}, zoomDone: () => {}, reset: () => {}, chose: () => {}, built: () => {},
+  ready: () => {} };
 
 export const serverNow = () => Date.now() / 1000 + state.offset;

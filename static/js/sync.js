@@ -7,7 +7,7 @@ import { setReady } from './dom.js';
 import { covers, fetchWindow, MAX_POINTS } from './fit.js';
 import { redraw } from './redraw.js';
 import { absorb, applyReading, rebuild, replace } from './series.js';
-import { lastTs, serverNow, session, state } from './state.js';
+import { hooks, lastTs, serverNow, session, state } from './state.js';
 import { compareShift } from './url.js';
 
 const ACK_MS = 15000;
@@ -147,6 +147,15 @@ function drain(s) {
   redraw(s);
 }
 
+/** A reading that came before the first history answer: drawn now, on its own (the
+    history takes the series' place when it comes, and the queue is applied onto it,
+    this reading with it). The first live point is on screen a history-load sooner. */
+function early(s, r) {
+  if (s.pts.length && r.ts <= s.pts.at(-1).ts) return;
+  applyReading(s, r, null, state.unit);
+  redraw(s);
+}
+
 /** A live reading from the socket. */
 export function onReading(r) {
   const s = state.sensors.get(r.sensor);
@@ -156,6 +165,7 @@ export function onReading(r) {
   if (s.busy) {
     s.queue.push(r);
     if (s.queue.length > MAX_QUEUE) s.queue.shift();
+    if (!s.fetched) early(s, r);
     showNow(s);
     return;
   }
@@ -166,5 +176,5 @@ export function onReading(r) {
 
 /** body[data-ready] once a snapshot came and no history is loading. */
 export function markReady() {
-  if (state.snapshots && !state.loading) setReady();
+  if (state.snapshots && !state.loading) { setReady(); hooks.ready(); }
 }

@@ -17,9 +17,34 @@ pytestmark = pytest.mark.browser
 
 INTERVAL = 0.2  # the mock sensors of the default test config
 # wait_for_function is given functions: a bare expression would need eval, which the CSP refuses
-# settled: history in, and the charts drawn with it (a redraw waits for the next frame)
+# settled: history in, the charts drawn with it (a redraw waits for the next frame), and
+# the zoom plugin, which is loaded once they are, taken up
 SETTLED = ("() => document.body.dataset.ready === '1' && sensorhub.state.loading === 0"
-           " && !sensorhub.state.drawing")
+           " && !sensorhub.state.drawing && document.body.dataset.zoom === '1'")
+# History answers wait until the test calls window.__release() (from then on they pass):
+# the page as on a slow link.
+HOLD_HISTORY = r"""
+(() => {
+  const held = [];
+  let holding = true;
+  window.__release = () => { holding = false; while (held.length) held.shift()(); };
+  let io;
+  Object.defineProperty(window, 'io', { configurable: true, get: () => io, set: (real) => {
+    io = (...args) => {
+      const socket = real(...args);
+      const emit = socket.emit.bind(socket);
+      socket.emit = (event, ...rest) => {
+        const ack = rest.at(-1);
+        if (event === 'history' && holding && typeof ack === 'function') {
+          rest[rest.length - 1] = (...answer) => held.push(() => ack(...answer));
+        }
+        return emit(event, ...rest);
+      };
+      return socket;
+    };
+  } });
+})();
+"""
 
 
 def log_in(page: Any, server: LiveServer, name: str, password: str = PASSWORD) -> None:
@@ -257,4 +282,41 @@ def test_alerts_banner_history_and_sensor_health(open_page: Any, server_factory:
     assert "good of" in health and "power cycles" in health
     dew = page.locator(".card[data-sensor=a1] .dew").inner_text()
     assert dew.startswith("dew point ")
+    watch.assert_clean(page)
+
+
+def test_live_points_before_history_and_zoom_after_it(open_page: Any,
+                                                      live_server: LiveServer) -> None:
+    """Readings are drawn as they come, before any history (held back here); the zoom
+    plugin is fetched only once history is drawn, and then zooms every chart."""
+    page, watch = open_page(viewport={"width": 1280, "height": 800})
+    page.context.add_init_script(HOLD_HISTORY)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(urlsplit(r.url).path))
+    page.goto(live_server.url + "/")
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.wait_for_function("() => sensorhub.charts.get('a1')?.data.datasets[0].data"
+                           ".filter((p) => p.y !== null).length >= 3", timeout=10000)
+    assert page.evaluate("sensorhub.state.loading") > 0  # still no history: held
+    assert page.evaluate("document.body.dataset.ready") is None
+    early = [p[0] for p in points(page, "a1") if p[1] is not None]
+    assert "/static/vendor/chart.zoom.min.js" not in requested
+    assert page.evaluate("typeof sensorhub.charts.get('a1').zoom") == "undefined"
+
+    page.evaluate("window.__release()")
+    page.wait_for_function(SETTLED, timeout=15000)
+    assert requested.count("/static/vendor/chart.zoom.min.js") == 1
+    shown = [p[0] for p in points(page, "a1") if p[1] is not None]
+    assert shown == sorted(set(shown)), "points out of order or duplicated"
+    step = page.evaluate("sensorhub.state.sensors.get('a1').step")
+    assert shown[-1] >= early[-1] - step and shown[0] < early[0]  # history under them
+    canvas = page.locator(".card[data-sensor=a1] .chart canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)  # a chart made before the plugin came zooms: a fixed window
+    page.wait_for_function("() => !sensorhub.state.view.live")
     watch.assert_clean(page)

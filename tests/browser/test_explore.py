@@ -116,7 +116,9 @@ def test_charts_fit_the_data_they_have(open_page: Any, seeded: Any) -> None:
 
 
 def wheel(page: Any, sensor: str, dy: float, at: float = 0.5) -> None:
-    box = page.locator(f".card[data-sensor={sensor}] .chart canvas").bounding_box()
+    canvas = page.locator(f".card[data-sensor={sensor}] .chart canvas")
+    canvas.scroll_into_view_if_needed()  # touches below the fold reach nothing (first-run note)
+    box = canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] * at, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, dy)
 
@@ -304,7 +306,9 @@ def test_export_downloads_what_is_on_screen(open_page: Any, seeded: Any) -> None
 
 def pinch(page: Any, sensor: str, spread: float) -> None:
     """Two fingers on a sensor's chart moving apart by ``spread`` px (real touch events)."""
-    box = page.locator(f".card[data-sensor={sensor}] .chart canvas").bounding_box()
+    canvas = page.locator(f".card[data-sensor={sensor}] .chart canvas")
+    canvas.scroll_into_view_if_needed()  # touches below the fold reach nothing (first-run note)
+    box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
     cdp = page.context.new_cdp_session(page)
 

@@ -138,7 +138,7 @@ def test_security_headers_on_every_response(client: FlaskClient, path: str) -> N
 def test_static_assets_are_fingerprinted_compressed_and_cached(site: Site) -> None:
     page = site.login("alice").get("/").get_data(as_text=True)
     urls = re.findall(r'(?:src|href)="(/static/[^"]+\?v=[0-9a-f]+)"', page)
-    assert any("chart.umd.min.js" in u for u in urls), urls
+    assert any("chart.bundle.min.js" in u for u in urls), urls
     client = site.client()
     for url in urls:
         answer = client.get(url, headers={"Accept-Encoding": "gzip"})
