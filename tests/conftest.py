@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,28 @@ FAKES = Path(__file__).resolve().parent / "fakes"
 ASYNC_MODES = [m for m in os.environ.get("SENSORHUB_TEST_ASYNC_MODES",
                                          "eventlet,threading").split(",") if m]
 PASSWORD = "correct horse battery"
+
+
+def screenshot_folder() -> Path:
+    """Where the browser tests save screenshots: $SENSORHUB_SCREENSHOTS, or a new folder
+    in the temp dir, chosen once per run here (this conftest is loaded before
+    pytest-xdist starts its workers, and they inherit the variable)."""
+    os.environ.setdefault("SENSORHUB_SCREENSHOTS", str(
+        Path(tempfile.gettempdir()) / "sensorhub-screenshots" / time.strftime("%Y%m%d-%H%M%S")))
+    return Path(os.environ["SENSORHUB_SCREENSHOTS"])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Choose the screenshot folder before any worker starts."""
+    screenshot_folder()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the screenshots are (every worker's), so someone looks at them."""
+    shots = screenshot_folder()
+    taken = list(shots.glob("*.png")) if shots.is_dir() else []
+    if taken:
+        terminalreporter.write_sep("-", f"{len(taken)} screenshots of the dashboard in {shots}")
 
 DEFAULT_ROOMS = [{"id": "a", "name": "Room A"}, {"id": "b", "name": "Room B"}]
 DEFAULT_SENSORS = [

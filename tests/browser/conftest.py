@@ -9,8 +9,6 @@ requests and HTTP errors fail the test (``Watch.assert_clean``).
 from __future__ import annotations
 
 import os
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.conftest import screenshot_folder
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -29,10 +29,8 @@ window.__csp = [];
 document.addEventListener('securitypolicyviolation',
   (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
 """
-# where screenshots go: $SENSORHUB_SCREENSHOTS, or a new folder in the temp dir per run
-SHOTS = Path(os.environ.get("SENSORHUB_SCREENSHOTS") or Path(tempfile.gettempdir())
-             / "sensorhub-screenshots" / time.strftime("%Y%m%d-%H%M%S"))
-_taken: list[Path] = []
+# where screenshots go: tests/conftest.py chooses the folder once per run
+SHOTS = screenshot_folder()
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +112,5 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
     if full_page:  # from the top: a sticky header scrolled along is drawn mid-page
         page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
-    _taken.append(path)
     return path
 
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say where the screenshots are, so someone looks at them."""
-    if _taken:
-        terminalreporter.write_sep("-", f"{len(_taken)} screenshots of the dashboard in {SHOTS}")
