@@ -100,4 +100,4 @@ def test_pageweight_smoke() -> None:
     assert {"static_all_gzip_or_binary", "static_all_immutable_year",
             "static_all_fingerprinted", "responses"} <= set(cold)
     assert summary["first_load"]["warm"]["http_bytes"] < cold["http_bytes"]
-    assert set(summary["targets"]) == {"cold_http_kib<=100", "first_live_point_ms<=1000"}
+    assert set(summary["targets"]) == {"cold_http_kib<=60", "first_live_point_ms<=1000"}
