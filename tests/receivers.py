@@ -10,7 +10,9 @@
   event id without storing a second event, as the spec requires.
 - ``SmtpServer``: aiosmtpd, recording each message.
 
-Each can be stopped and started again on the same port (a receiver that is down).
+Each can be stopped and started again on the same port (a receiver that is down);
+while down, the port stays bound but not listening, so connections are refused and no
+other test process (pytest-xdist) is handed the port in the meantime.
 Servers reject what the real ones reject (wrong token, bad field types) with the
 real status codes, so a channel that sends a wrong shape fails its test.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from email import message_from_bytes, policy
@@ -62,11 +65,40 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class PortHold:
+    """A port kept bound (not listening) while its receiver is down: connections to it
+    are refused, and the kernel hands it to nobody else."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._sock: socket.socket | None = None
+        self.hold()
+
+    def hold(self) -> None:
+        """Take the port back (after the receiver stopped; its closed connections may
+        still be in TIME_WAIT, hence SO_REUSEADDR)."""
+        if self._sock is None:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self.port))
+            self._sock = sock
+
+    def release(self) -> None:
+        """Let the receiver listen on the port."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __del__(self) -> None:  # a receiver is dropped stopped: its port with it
+        self.release()
+
+
 class HttpReceiver:
     """A small HTTP server in a thread; subclasses implement ``handle``."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self._port = PortHold()
+        self.port = self._port.port
         self.url = f"http://127.0.0.1:{self.port}"
         self.accepted: list[dict[str, Any]] = []  # what the server stored
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
@@ -76,6 +108,7 @@ class HttpReceiver:
     def start(self) -> HttpReceiver:
         """Listen (again) on the receiver's port."""
         handler = type("Handler", (_Handler,), {"receiver": self})
+        self._port.release()
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -94,6 +127,7 @@ class HttpReceiver:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self._port.hold()
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: Any
                ) -> tuple[int, Any]:
@@ -214,7 +248,8 @@ class SmtpServer:
     """aiosmtpd on loopback, recording each message it accepts."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self._port = PortHold()
+        self.port = self._port.port
         self.messages: list[Message] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self._controller: Any = None
@@ -232,6 +267,7 @@ class SmtpServer:
                                                             policy=policy.default))
                 return "250 2.0.0 Ok: queued as " + secrets.token_hex(5).upper()
 
+        self._port.release()
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
@@ -240,3 +276,4 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+        self._port.hold()
