@@ -22,26 +22,59 @@ keyed by sensor, and rights are checked before any query reaches the store.
 from __future__ import annotations
 
 import bisect
+import math
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from sensorhub.runtime import real_lock
 
-#: points kept in all (about 0.3 KB each): enough for 16 charts of 1,000 points
+#: points kept in all (64 bytes each: 7 doubles and a bucket number; 13 doubles for a
+#: sensor with pressure or CO2): 1 MiB, enough for 16 charts of 1,000 points
 MAX_POINTS = 16_000
 Key = tuple[int, int, int, int]  # (sensor key, step ms, resolution ms, width)
+Rows = list[tuple[int, list[Any]]]  # (bucket number, point)
 ALL = -1  # a sensor key no sensor has: ``written[ALL] = 0`` drops every entry
 
 
 class _Entry:
-    """Whole buckets ``first``..``last`` of one key: their numbers and points, in order."""
+    """Whole buckets ``first``..``last`` of one key: the numbers of those that have a
+    point, and their points, flat, as doubles (a NaN stands for None: SQLite's
+    hundredths / 100.0 are never NaN), a tenth of the memory of lists of floats."""
 
-    __slots__ = ("first", "keys", "last", "points")
+    __slots__ = ("first", "holes", "keys", "last", "values")
 
-    def __init__(self, first: int, last: int, keys: list[int], points: list[tuple[Any, ...]]
-                 ) -> None:
-        self.first, self.last, self.keys, self.points = first, last, keys, points
+    def __init__(self, first: int, last: int, keys: array[int], values: array[float],
+                 holes: bool) -> None:
+        self.first, self.last, self.keys, self.values, self.holes = (
+            first, last, keys, values, holes)
+
+    @property
+    def width(self) -> int:
+        """Elements per point."""
+        return len(self.values) // len(self.keys) if self.keys else 1
+
+    def points(self, i: int, j: int) -> list[list[Any]]:
+        """Points ``i``..``j - 1`` as new lists (callers may change them)."""
+        n = self.width
+        flat = self.values[i * n:j * n].tolist()
+        rows = [flat[x:x + n] for x in range(0, len(flat), n)]
+        if self.holes:
+            rows = [[None if v != v else v for v in row] for row in rows]
+        return rows
+
+    def cut(self, n: int) -> None:
+        """Keep the first ``n`` points only."""
+        width = self.width
+        self.keys, self.values = self.keys[:n], self.values[:n * width]
+
+
+def _pack(rows: Rows) -> tuple[array[int], array[float], bool]:
+    """Bucket numbers, flat values and whether any value is None."""
+    values = [math.nan if v is None else v for _k, p in rows for v in p]
+    return (array("q", [k for k, _p in rows]), array("d", values),
+            any(v is None for _k, p in rows for v in p))
 
 
 class PointCache:
@@ -62,7 +95,7 @@ class PointCache:
             return None if self._writing else self._generation
 
     def buckets(self, ticket: int | None, key: Key, first: int, last: int,
-                compute: Callable[[int, int], list[tuple[int, list[Any]]]]) -> list[list[Any]]:
+                compute: Callable[[int, int], Rows]) -> list[list[Any]]:
         """Points of whole buckets ``first``..``last``, oldest first.
 
         ``compute(a, b)`` gives ``(k, point)`` of buckets ``a``..``b`` from the
@@ -70,37 +103,37 @@ class PointCache:
         """
         with self._lock:
             entry = self._entries.get(key) if ticket == self._generation else None
-            low = high = 0
-            keys: list[int] = []
-            kept: list[tuple[Any, ...]] = []
-            if entry is not None:
-                low, high = max(first, entry.first), min(last, entry.last)
-                if low <= high:
-                    i = bisect.bisect_left(entry.keys, low)
-                    j = bisect.bisect_right(entry.keys, high)
-                    keys, kept = entry.keys[i:j], entry.points[i:j]
-                    self.hits += high - low + 1
-        if entry is None or low > high:
+            low, high = (max(first, entry.first), min(last, entry.last)) if entry else (1, 0)
+            if entry is None or low > high:
+                entry = None
+            else:
+                i = bisect.bisect_left(entry.keys, low)
+                j = bisect.bisect_right(entry.keys, high)
+                keys, values = entry.keys[i:j], entry.values[i * entry.width:j * entry.width]
+                kept = entry.points(i, j)
+                holes = entry.holes
+                self.hits += high - low + 1
+        if entry is None:
             fresh = compute(first, last)
-            self._keep(ticket, key, first, last, fresh)
+            self._keep(ticket, key, _Entry(first, last, *_pack(fresh)))
             return [point for _k, point in fresh]
         before = compute(first, low - 1) if first < low else []
         after = compute(high + 1, last) if high < last else []
         if before or after or (first, last) != (entry.first, entry.last):
-            self._keep(ticket, key, first, last, [*before, *zip(keys, kept, strict=True), *after])
-        return [*(p for _k, p in before), *map(list, kept), *(p for _k, p in after)]
+            (k0, v0, h0), (k1, v1, h1) = _pack(before), _pack(after)
+            self._keep(ticket, key, _Entry(first, last, k0 + keys + k1, v0 + values + v1,
+                                           h0 or holes or h1))
+        return [*(p for _k, p in before), *kept, *(p for _k, p in after)]
 
-    def _keep(self, ticket: int | None, key: Key, first: int, last: int,
-              rows: list[tuple[int, Any]]) -> None:
-        """Remember ``rows`` as buckets ``first``..``last`` if no write came in between."""
-        if ticket is None or len(rows) > self.max_points // 4:
+    def _keep(self, ticket: int | None, key: Key, entry: _Entry) -> None:
+        """Remember ``entry`` if no write came in since ``ticket``."""
+        if ticket is None or len(entry.keys) > self.max_points // 4:
             return
-        entry = _Entry(first, last, [k for k, _p in rows], [tuple(p) for _k, p in rows])
         with self._lock:
             if ticket != self._generation:
                 return
             old = self._entries.pop(key, None)
-            self._size += len(rows) - (len(old.keys) if old else 0)
+            self._size += len(entry.keys) - (len(old.keys) if old else 0)
             self._entries[key] = entry
             while self._size > self.max_points:
                 gone = self._entries.pop(next(iter(self._entries)))
@@ -140,4 +173,5 @@ class PointCache:
             elif cut <= entry.last:
                 n = bisect.bisect_left(entry.keys, cut)
                 self._size -= len(entry.keys) - n
-                entry.last, entry.keys, entry.points = cut - 1, entry.keys[:n], entry.points[:n]
+                entry.last = cut - 1
+                entry.cut(n)
