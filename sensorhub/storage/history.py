@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 MAX_POINTS_LIMIT = 10_000
 #: every tier a range can be read from: bucket width in ms -> table (statistics last)
 TIERS = {**ROLLUPS, HOUR_MS: STATS["hour"]}
+#: resolutions whose buckets are cached: raw readings and rollups, whose rows hold only
+#: readings of their own bucket (not the statistics tier)
+CACHED = frozenset((1, *ROLLUPS))
 #: what each element of a history point is: temperature and humidity for every sensor
 BASE_FIELDS = ("ts", "temperature", "humidity", "temperature_min", "temperature_max",
                "humidity_min", "humidity_max")
@@ -146,6 +149,7 @@ def history(store: Store, sensor: str, since: float, until: float, max_points: i
     buckets: dict[int, Agg] = {}
     points: list[list[Any]] = []
     inflight, pending, taken = store.unflushed(sensor)  # before the database: see _not_in
+    ticket = store.points.ticket()  # before the database too: see storage.pointcache
     unflushed = _not_in(-1, inflight, pending, taken)
     sid = store.sensor_key(sensor)
     if sid is not None:
@@ -162,9 +166,9 @@ def history(store: Store, sensor: str, since: float, until: float, max_points: i
                 split = (until_ms + 1 if first is None
                          else max(since_ms, first // step * step))
                 if split > since_ms:
-                    points = list(map(list, _query(
-                        conn, sid, since_ms, split - 1, step, resolution, width,
-                        points_within=(since_ms, until_ms))))
+                    points = _finished(store, ticket if resolution in CACHED else None, conn,
+                                       sid, (since_ms, split - 1), until_ms, step, resolution,
+                                       width)
                 if split <= until_ms:
                     for row in _query(conn, sid, split, until_ms, step, resolution, width):
                         buckets[row[0]] = list(row[1:])
@@ -181,6 +185,32 @@ def history(store: Store, sensor: str, since: float, until: float, max_points: i
         points.append(_point(a, min(max(ts, since_ms), until_ms), width))
     return {"sensor": sensor, "since": since, "until": until, "step": step / 1000,
             "fields": list(fields(quantities)), "points": points}
+
+
+def _finished(store: Store, ticket: int | None, conn: sqlite3.Connection, sid: int,
+              within: tuple[int, int], until_ms: int, step: int, resolution: int, width: int
+              ) -> list[list[Any]]:
+    """Finished points of the buckets in ``within`` (ms), oldest first.
+
+    Whole buckets come from the store's point cache where it has them; SQLite
+    computes the rest: the partial bucket at each edge, and what the cache lacks.
+    """
+    lo, hi = within
+
+    def run(a: int, b: int) -> list[list[Any]]:
+        return list(map(list, _query(conn, sid, a, b, step, resolution, width,
+                                     points_within=(lo, until_ms))))
+
+    first, last = -(-lo // step), (hi + 1) // step - 1  # the buckets wholly inside
+    if ticket is None or first > last:
+        return run(lo, hi)
+    head = run(lo, first * step - 1) if lo < first * step else []
+    tail = run((last + 1) * step, hi) if (last + 1) * step <= hi else []
+    # a point's time lies in its own bucket (a lone reading's, or the centre)
+    middle = store.points.buckets(ticket, (sid, step, resolution, width), first, last,
+                                  lambda a, b: [(round(p[0] * 1000) // step, p)
+                                                for p in run(a * step, (b + 1) * step - 1)])
+    return head + middle + tail
 
 
 def _query(conn: sqlite3.Connection, sid: int, since_ms: int, until_ms: int, step: int,

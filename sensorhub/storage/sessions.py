@@ -81,13 +81,15 @@ class Sessions:
             return None
         key, now = digest(secret), self._clock()
 
-        row = self._run(lambda c: c.execute(
+        # every request with a cookie asks: the users' kept connection, not a new one
+        rows = self._users.lookup(
             "SELECT u.name, u.admin, u.rooms, u.epoch, u.uid, s.last_seen FROM sessions s "
             "JOIN users u ON u.uid = s.user_uid AND u.epoch = s.epoch "
-            "WHERE s.id = ? AND s.expires > ? AND u.disabled = 0", (key, now)).fetchone())
-        if row is not None:
-            self._touches.touch(key, row[5], now)
-        return None if row is None else user_from_row(row[:5]).principal("session", key)
+            "WHERE s.id = ? AND s.expires > ? AND u.disabled = 0", (key, now))
+        if not rows:
+            return None
+        self._touches.touch(key, rows[0][5], now)
+        return user_from_row(rows[0][:5]).principal("session", key)
 
     def list(self, name: str | None = None) -> list[Session]:
         """Unexpired sessions of every user, or of one, most recently seen first."""

@@ -25,6 +25,7 @@ from sensorhub.runtime import real_lock
 from sensorhub.storage import history as queries
 from sensorhub.storage import statistics as stats
 from sensorhub.storage.files import private_database
+from sensorhub.storage.pointcache import ALL, PointCache
 from sensorhub.storage.rollups import (
     COLUMNS,
     ROLLUPS,
@@ -66,6 +67,7 @@ class Store:
         self._lock = real_lock()  # guards the three above; held for O(1) work only
         self._flush_lock = real_lock()
         self._readers: list[sqlite3.Connection] = []
+        self.points = PointCache()  # finished history buckets (storage.pointcache)
         self._ids: dict[str, int] = {}
         self.flushes = 0  # one commit (one fsync of the WAL) each
         self.written = 0
@@ -155,7 +157,9 @@ class Store:
         On failure the batch goes back to the front of the queue and the error is
         logged once (and again when writing resumes).
         """
-        with self._flush_lock:
+        # cached history buckets: none is used while a batch is written, and those it
+        # may have changed are dropped once it is committed (storage.pointcache)
+        with self._flush_lock, self.points.writing() as written:
             with self._lock:
                 batch, self._pending = self._pending, []
                 if not batch:
@@ -178,6 +182,7 @@ class Store:
                     ts = round(r.ts * 1000)
                     values = [hundredths(v) for v in r[VALUES]]
                     rows.append((sid, ts, *values))
+                    written[sid] = min(ts, written.get(sid, ts))
                     for width, aggs in rollups.items():
                         key = (sid, ts // width)
                         agg = aggs.get(key)
@@ -267,7 +272,8 @@ class Store:
         than the retention window; return the readings gone."""
         cutoff_ms = int(self.retention_cutoff() * 1000)
         keep_stats = self.statistics_retention_days
-        with self._flush_lock:
+        with self._flush_lock, self.points.writing() as written:
+            written[ALL] = 0  # old buckets go: drop every cached one
             try:
                 conn = self._writer
                 conn.execute("BEGIN IMMEDIATE")

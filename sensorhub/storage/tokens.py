@@ -51,9 +51,10 @@ class Token:
 
 
 class TokenStore:
-    """The token half of ``Users`` (it supplies ``_run``, ``get``, ``changed``)."""
+    """The token half of ``Users`` (it supplies ``_run``, ``lookup``, ``get``, ``changed``)."""
 
     _run: Callable[[Callable[[sqlite3.Connection], Any]], Any]
+    lookup: Callable[[str, tuple[Any, ...]], list[Any]]  # one read on the kept connection
     _token_touches: Touches  # last_used, at most every TOUCH_EVERY
     get: Callable[[str], Any]
     changed: Callable[[], None]
@@ -108,13 +109,13 @@ class TokenStore:
             return None
         key, now = digest(token), time.time()
         columns = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
-        row = self._run(lambda c: c.execute(
+        # every API request asks: the kept connection, not a new one and its PRAGMAs
+        rows = self.lookup(
             f"SELECT {columns}, t.id, t.rooms, t.last_used FROM tokens t "
-            "JOIN users u ON u.name = t.user WHERE t.digest = ? AND u.disabled = 0",
-            (key,)).fetchone())
-        if row is not None:
-            self._token_touches.touch(row[5], row[7], now)
-        if row is None:
+            "JOIN users u ON u.name = t.user WHERE t.digest = ? AND u.disabled = 0", (key,))
+        if not rows:
             return None
+        row = rows[0]
+        self._token_touches.touch(row[5], row[7], now)
         return user_from_row(row[:5]).principal("token", key, token_id=row[5],
                                                limit=split_rooms(row[6]))

@@ -114,7 +114,7 @@ class Users(TokenStore):
     def _hash(self, password: str) -> str:
         return self._offload(lambda: generate_password_hash(password))
 
-    def _lookup(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+    def lookup(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         """One read on a connection kept open: the token or session check of a request.
 
         Opening a connection (and its PRAGMAs) cost more than the query, on every
@@ -159,7 +159,7 @@ class Users(TokenStore):
 
     def get(self, name: str) -> User | None:
         """Look a user up by name (disabled or not)."""
-        rows = self._lookup(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (name,))
+        rows = self.lookup(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (name,))
         return user_from_row(rows[0]) if rows else None
 
     def list(self) -> list[User]:
