@@ -33,9 +33,17 @@ from sensorhub.runtime import real_lock
 #: points kept in all (64 bytes each: 7 doubles and a bucket number; 13 doubles for a
 #: sensor with pressure or CO2): 1 MiB, enough for 16 charts of 1,000 points
 MAX_POINTS = 16_000
+#: what an entry costs besides its points, in points (~450 bytes of objects): an entry
+#: with no point at all (a range with no reading) is not free
+ENTRY_COST = 8
 Key = tuple[int, int, int, int]  # (sensor key, step ms, resolution ms, width)
 Rows = list[tuple[int, list[Any]]]  # (bucket number, point)
 ALL = -1  # a sensor key no sensor has: ``written[ALL] = 0`` drops every entry
+
+
+def _cost(entry: _Entry) -> int:
+    """What ``entry`` counts against MAX_POINTS."""
+    return len(entry.keys) + ENTRY_COST
 
 
 class _Entry:
@@ -113,6 +121,7 @@ class PointCache:
                 kept = entry.points(i, j)
                 holes = entry.holes
                 self.hits += high - low + 1
+                self._entries[key] = self._entries.pop(key)  # the most recently used
         if entry is None:
             fresh = compute(first, last)
             self._keep(ticket, key, _Entry(first, last, *_pack(fresh)))
@@ -133,11 +142,11 @@ class PointCache:
             if ticket != self._generation:
                 return
             old = self._entries.pop(key, None)
-            self._size += len(entry.keys) - (len(old.keys) if old else 0)
+            self._size += _cost(entry) - (_cost(old) if old else 0)
             self._entries[key] = entry
             while self._size > self.max_points:
                 gone = self._entries.pop(next(iter(self._entries)))
-                self._size -= len(gone.keys)
+                self._size -= _cost(gone)
 
     @contextmanager
     def writing(self) -> Iterator[dict[int, int]]:
@@ -169,7 +178,7 @@ class PointCache:
             cut = written[key[0]] // key[1]  # the first bucket a written reading fell in
             if cut <= entry.first:
                 del self._entries[key]
-                self._size -= len(entry.keys)
+                self._size -= _cost(entry)
             elif cut <= entry.last:
                 n = bisect.bisect_left(entry.keys, cut)
                 self._size -= len(entry.keys) - n

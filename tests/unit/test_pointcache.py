@@ -119,3 +119,18 @@ def test_no_ticket_while_writing_and_none_valid_across_a_write() -> None:
         written[ALL] = 0
     cache.buckets(cache.ticket(), (1, 10, 1, 2), 2, 12, compute)
     assert calls[-1] == (2, 12)
+
+
+def test_empty_ranges_count_against_the_bound() -> None:
+    """Requests over ranges with no reading (a gap, the future), each a little
+    different: every entry costs something, so the cache stays bounded."""
+    cache = PointCache()
+
+    def nothing(a: int, b: int) -> list[tuple[int, list[float]]]:
+        return []
+
+    for step in range(1, 20_001):  # 20,000 keys, none with a point
+        cache.buckets(cache.ticket(), (1, step, 1, 2), 0, 9, nothing)
+    assert len(cache._entries) <= cache.max_points // 8
+    assert cache._size <= cache.max_points
+
