@@ -67,7 +67,8 @@ def _grouped_sql(width: int, raw: bool, table: str = "") -> str:
     """Aggregates per bucket ``k`` of the first ``width`` columns, as rows ``(k, *Agg)``."""
     cols = COLUMNS[:width]
     if raw:
-        parts = [f"sum({q}) AS {q}_sum, count({q}) AS {q}_n, min({q}) AS {q}_min, "
+        # coalesce: a bucket whose values are all NULL sums to 0, as an aggregate does
+        parts = [f"coalesce(sum({q}), 0) AS {q}_sum, count({q}) AS {q}_n, min({q}) AS {q}_min, "
                  f"max({q}) AS {q}_max" for q in cols]
         return (f"SELECT ts / :step AS k, {', '.join(parts)}, sum(ts) AS ts_sum, "
                 "count(*) AS n FROM readings WHERE sensor = :sid AND ts BETWEEN :a AND :b "

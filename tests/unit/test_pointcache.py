@@ -134,3 +134,14 @@ def test_empty_ranges_count_against_the_bound() -> None:
     assert len(cache._entries) <= cache.max_points // 8
     assert cache._size <= cache.max_points
 
+
+def test_a_missing_value_flushed_then_a_value_in_memory_share_a_bucket(
+        cached: Store) -> None:
+    """Humidity None stored, then a humidity not yet written, in one bucket: the
+    bucket's sum must not be NULL (it was: history answered 500 until the next flush)."""
+    fill(cached, T0, 10)
+    cached.add(Reading("s1", "a", T0 + 21.0, 11, 21.0, None))
+    cached.flush()
+    cached.add(Reading("s1", "a", T0 + 21.5, 12, 21.0, 60.0))  # unflushed, same second
+    answer = cached.history("s1", T0 + 20.5, T0 + 22.0, 1)
+    assert [p[2] for p in answer["points"]] == [60.0]
