@@ -121,22 +121,14 @@ def _collector(web: Web) -> Any:
                 alerts.add_metric([sensor, room, kind], 1.0 if (sensor, room, kind) in firing
                                   else 0.0)
             yield alerts
-            clients = GaugeMetricFamily("sensorhub_connected_clients",
-                                        "Socket.IO clients connected")
-            clients.add_metric([], len(web.clients))
-            yield clients
-            written = CounterMetricFamily("sensorhub_readings_written",
-                                          "Readings written to the database since start")
-            written.add_metric([], hub.store.written)
-            yield written
-            pending = GaugeMetricFamily("sensorhub_readings_pending",
-                                        "Readings waiting for the next batch write")
-            pending.add_metric([], hub.store.pending)
-            yield pending
-            batches = CounterMetricFamily("sensorhub_write_batches",
-                                          "Batched commits (one fsync each) since start")
-            batches.add_metric([], hub.store.flushes)
-            yield batches
+            yield _one(GaugeMetricFamily, "sensorhub_connected_clients",
+                       "Socket.IO clients connected", len(web.clients))
+            yield _one(CounterMetricFamily, "sensorhub_readings_written",
+                       "Readings written to the database since start", hub.store.written)
+            yield _one(GaugeMetricFamily, "sensorhub_readings_pending",
+                       "Readings waiting for the next batch write", hub.store.pending)
+            yield _one(CounterMetricFamily, "sensorhub_write_batches",
+                       "Batched commits (one fsync each) since start", hub.store.flushes)
             sent = CounterMetricFamily("sensorhub_notifications",
                                        "Notification deliveries since start, by outcome",
                                        labels=["channel", "outcome"])
@@ -158,15 +150,18 @@ def _security(counts: dict[str, int]) -> Iterator[Any]:
                          "Client events named like connect/disconnect, refused"),
                         ("logins_throttled", "Login attempts refused: too many for the pair"),
                         ("logins_busy", "Login attempts turned away: no turn to hash")):
-        counter = CounterMetricFamily(f"sensorhub_{name}", help_)
-        counter.add_metric([], counts[name])
-        yield counter
+        yield _one(CounterMetricFamily, f"sensorhub_{name}", help_, counts[name])
     for name, help_ in (("password_hashes_running", "Password hashes running now"),
                         ("password_hashes_peak", "Most password hashes ever run at once"),
                         ("password_hashes_limit", "Password hashes allowed at once")):
-        gauge = GaugeMetricFamily(f"sensorhub_{name}", help_)
-        gauge.add_metric([], counts[name])
-        yield gauge
+        yield _one(GaugeMetricFamily, f"sensorhub_{name}", help_, counts[name])
+
+
+def _one(kind: Any, name: str, help_: str, value: float) -> Any:
+    """A metric family of ``kind`` with one unlabelled sample."""
+    family = kind(name, help_)
+    family.add_metric([], value)
+    return family
 
 
 def _registry() -> Any:
