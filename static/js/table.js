@@ -53,15 +53,34 @@ export async function showTable() {
   const params = new URLSearchParams({ sensor: s.id, period, since: String(since), until: String(until) });
   let body;
   try {
-    const answer = await fetch(`/api/statistics?${params}`, { headers, credentials: 'same-origin' });
-    body = await answer.json();
-    if (!answer.ok) throw new Error(body.error || answer.statusText);
+    body = await statistics(params, headers, mine);
   } catch (error) {
     if (mine === asked) $(PAGE.tableNote).textContent = `Could not load statistics: ${error.message}`;
     return;
   }
   if (mine !== asked) return;  // a newer request is on its way
   render(s, q, period, body, since, until);
+}
+
+const RETRIES = 4;
+const MAX_WAIT_S = 30;
+
+/** The statistics answer; a refusal for now (429 over the history limit, 503 every
+    query slot busy) is asked again after the server's Retry-After, a few times. */
+async function statistics(params, headers, mine) {
+  for (let left = RETRIES; ; left--) {
+    const answer = await fetch(`/api/statistics?${params}`, { headers, credentials: 'same-origin' });
+    const body = await answer.json();
+    if (answer.ok) return body;
+    if ((answer.status === 429 || answer.status === 503) && left > 1 && mine === asked) {
+      const wait = Math.min(MAX_WAIT_S, Math.max(1, Number(answer.headers.get('Retry-After')) || 2));
+      $(PAGE.tableNote).textContent = `The Pi is busy: asking again in ${wait} s…`;
+      await new Promise((resolve) => { setTimeout(resolve, wait * 1000); });
+      if (mine !== asked) return body;  // superseded: the caller drops it
+      continue;
+    }
+    throw new Error(body.error || answer.statusText);
+  }
 }
 
 function fillSelects(sensors, s, q) {

@@ -272,6 +272,33 @@ def test_the_daily_table_picks_the_hottest_and_coldest_days(open_page: Any, seed
     assert "period=month" in page.url
 
 
+def test_a_busy_server_refusing_statistics_is_asked_again(open_page: Any,
+                                                         seeded: Any) -> None:
+    """A 503 (every query slot busy) or 429 (over the history limit) is a "not now":
+    the table says so and asks again after Retry-After, instead of staying empty."""
+    server, _history = seeded
+    page, watch = open_page(**DESKTOP)
+    log_in(page, server, "root")
+    refused: list[float] = []
+
+    def busy_once(route: Any) -> None:
+        if not refused:
+            refused.append(time.monotonic())
+            route.fulfill(status=503, headers={"Retry-After": "1"}, content_type=
+                          "application/json", body='{"error": "server busy, try again"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/statistics?*", busy_once)
+    page.goto(server.url + "/?range=30d&view=table&sensor=a1")
+    page.wait_for_function("() => /busy/.test(document.querySelector('#table .note')"
+                           "?.textContent || '')")
+    page.wait_for_selector("#table tbody tr", timeout=15000)
+    assert time.monotonic() - refused[0] >= 1.0  # after the server's Retry-After
+    assert page.locator("#table tr.hottest").count() == 1
+    assert [f for f in watch.failed if "/api/statistics" not in f] == []
+
+
 def test_export_downloads_what_is_on_screen(open_page: Any, seeded: Any) -> None:
     server, history = seeded
     # two hours between a1's once-a-minute readings (none on an edge), as epoch ms
